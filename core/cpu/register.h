@@ -1,0 +1,13 @@
+// register.h: the CPU backend fills its Kernels table from one function per kernel file.
+#pragma once
+#include "core/dispatch.h"
+
+namespace difft::cpu {
+void register_elementwise(Kernels& k);  // elementwise.cpp: memory, copy, fill, unary, binary, where
+void register_reduce(Kernels& k);       // reduce.cpp
+void register_matmul(Kernels& k);       // matmul.cpp (OpenBLAS)
+void register_softmax(Kernels& k);      // softmax.cpp: softmax, log_softmax, cross-entropy
+void register_embedding(Kernels& k);    // embedding.cpp
+void register_rmsnorm(Kernels& k);      // rmsnorm.cpp
+void register_rope(Kernels& k);         // rope.cpp
+}  // namespace difft::cpu
