@@ -90,6 +90,24 @@ struct Kernels {
   // (the backward of a rotation is the inverse rotation).
   void (*rope)(const Tensor& x, const Tensor& out, int64_t pos_offset, double theta,
                bool inverse) = nullptr;
+
+  // Fused attention (core/ops/attention.cpp has the math). All inputs contiguous, layouts
+  // q (B, T, Hq, D), k (B, S, Hkv, D), v (B, S, Hkv, Dv), out (B, T, Hq, Dv), lse (B, Hq, T).
+  void (*attention_forward)(const Tensor& q, const Tensor& k, const Tensor& v, double scale, bool causal,
+                            const Tensor& out, const Tensor& lse) = nullptr;
+  // gq, gk, gv are written (not accumulated), shapes of q, k, v.
+  void (*attention_backward)(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& out,
+                             const Tensor& lse, const Tensor& gout, double scale, bool causal,
+                             const Tensor& gq, const Tensor& gk, const Tensor& gv) = nullptr;
+  // DIFF: q (B, T, 2H, d), k (B, S, 2Hkv, d), v (B, S, Hkv, 2d); out, o2 (B, T, H, 2d) where
+  // out = o1 - lambda*o2; lse (B, 2H, T): row 2i for map 1 of head i, 2i+1 for map 2.
+  void (*diff_attention_forward)(const Tensor& q, const Tensor& k, const Tensor& v, double lambda, double scale,
+                                 bool causal, const Tensor& out, const Tensor& o2, const Tensor& lse) = nullptr;
+  // Gradients of q, k, v (written); the op computes dlambda = -sum(gout * o2) itself.
+  void (*diff_attention_backward)(const Tensor& q, const Tensor& k, const Tensor& v, double lambda,
+                                  const Tensor& out, const Tensor& o2, const Tensor& lse, const Tensor& gout,
+                                  double scale, bool causal, const Tensor& gq, const Tensor& gk,
+                                  const Tensor& gv) = nullptr;
 };
 
 // The table of a device type. Throws if that backend is not compiled in.

@@ -103,4 +103,21 @@ Tensor rms_norm(const Tensor& x, const Tensor& weight, double eps = 1e-5);
 // position of time index t = pos_offset + t, angle(t, m) = t * theta^(-2m/D).
 Tensor rope(const Tensor& x, int64_t pos_offset = 0, double theta = 10000.0);
 
+// ---- fused attention (core/ops/attention.cpp) -----------------------------------------------
+// Standard attention. q (B, T, Hq, D), k (B, S, Hkv, D), v (B, S, Hkv, Dv), Hq % Hkv == 0:
+// query head h reads kv head h / (Hq / Hkv) (GQA). Causal mask aligned bottom-right (S >= T):
+// query t sees keys s <= t + (S - T).
+//   out (B, T, Hq, Dv) = softmax(q kᵀ · scale + mask) v
+// One (batch, head) at a time, in tiles, with an online softmax: no T×S map is stored. Saves the
+// output and the row logsumexp; the backward recomputes probabilities tile by tile.
+Tensor attention(const Tensor& q, const Tensor& k, const Tensor& v, double scale, bool causal = true);
+
+// Differential attention in the flash1 form (diff-transformer.md §2-3). q (B, T, 2H, d) holds
+// [Q1_i | Q2_i] as sub-heads 2i and 2i+1; k (B, S, 2Hkv, d) likewise [K1_g | K2_g]; v (B, S, Hkv, 2d);
+// lambda a 0-d tensor (differentiable). Head i reads kv group g = i / (H / Hkv).
+//   out (B, T, H, 2d) = softmax(Q1_i K1_gᵀ s + mask) V_g − λ · softmax(Q2_i K2_gᵀ s + mask) V_g
+// Both maps run in one pass over the key tiles against the shared 2d-wide V.
+Tensor diff_attention(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& lambda, double scale,
+                      bool causal = true);
+
 }  // namespace difft
