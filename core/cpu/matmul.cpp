@@ -72,14 +72,14 @@ void matmul_impl(const Tensor& a, const Tensor& b, const Tensor& out) {
 
   // Per-batch-entry offsets of a and b.
   std::vector<int64_t> oa(static_cast<size_t>(nb)), ob(static_cast<size_t>(nb));
-  {
-    std::vector<int64_t> idx(batch.size(), 0);
-    for (int64_t i = 0; i < nb; ++i) {
-      int64_t x = 0, y = 0;
-      for (size_t k = 0; k < batch.size(); ++k) x += idx[k] * a.strides()[k], y += idx[k] * b.strides()[k];
-      oa[size_t(i)] = x, ob[size_t(i)] = y;
-      for (int64_t k = int64_t(batch.size()) - 1; k >= 0 && ++idx[size_t(k)] == batch[size_t(k)]; --k) idx[size_t(k)] = 0;
+  for (int64_t i = 0; i < nb; ++i) {
+    int64_t rem = i, x = 0, y = 0;
+    for (int64_t k = int64_t(batch.size()) - 1; k >= 0; --k) {
+      const int64_t idx = rem % batch[size_t(k)];
+      rem /= batch[size_t(k)];
+      x += idx * a.strides()[size_t(k)], y += idx * b.strides()[size_t(k)];
     }
+    oa[size_t(i)] = x, ob[size_t(i)] = y;
   }
   const double flops = 2.0 * double(M) * double(N) * double(K);
   if (nb >= 2 && flops < 2.0 * 256 * 256 * 256 && num_threads() > 1) {
