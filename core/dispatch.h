@@ -108,6 +108,11 @@ struct Kernels {
                                   const Tensor& out, const Tensor& o2, const Tensor& lse, const Tensor& gout,
                                   double scale, bool causal, const Tensor& gq, const Tensor& gk,
                                   const Tensor& gv) = nullptr;
+
+  // AdamW on contiguous same-shape p, g, m, v (optim/optim.h has the formula); updates p, m, v in place.
+  void (*adamw_update)(const Tensor& p, const Tensor& g, const Tensor& m, const Tensor& v, double lr, double beta1,
+                       double beta2, double eps, double weight_decay, double bias_correction1,
+                       double bias_correction2) = nullptr;
 };
 
 // The table of a device type. Throws if that backend is not compiled in.

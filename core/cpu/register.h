@@ -10,5 +10,6 @@ void register_softmax(Kernels& k);      // softmax.cpp: softmax, log_softmax, cr
 void register_embedding(Kernels& k);    // embedding.cpp
 void register_rmsnorm(Kernels& k);      // rmsnorm.cpp
 void register_rope(Kernels& k);         // rope.cpp
+void register_optim(Kernels& k);        // optim.cpp: fused AdamW update
 void register_attention(Kernels& k);    // attention.cpp: fused standard and DIFF attention
 }  // namespace difft::cpu
