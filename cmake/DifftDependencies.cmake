@@ -1,6 +1,7 @@
 # Finds every external dependency. All come from Debian packages (scripts/setup.sh installs them):
 #   libopenblas-dev  -> OpenBLAS, found with pkg-config and verified to be OpenBLAS (not reference BLAS)
 #   libtbb-dev       -> oneTBB (TBB::tbb)
+#   nlohmann-json3-dev -> JSON for safetensors headers and config files
 #   doctest-dev      -> doctest (tests only)
 #   libbenchmark-dev -> Google Benchmark (bench only)
 #   nvcc + cuBLAS    -> optional CUDA backend (DIFFT_CUDA)
@@ -23,6 +24,7 @@ if(NOT DIFFT_HAVE_OPENBLAS_CONFIG)
 endif()
 
 find_package(TBB REQUIRED COMPONENTS tbb)
+find_package(nlohmann_json 3 REQUIRED)  # nlohmann-json3-dev: the safetensors JSON header
 find_package(Threads REQUIRED)
 
 if(DIFFT_BUILD_TESTS)
