@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "core/autograd.h"
+#include "core/error.h"
 #include "core/generator.h"
 #include "core/gradcheck.h"
 #include "core/ops.h"

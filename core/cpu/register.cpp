@@ -7,6 +7,7 @@ void register_cpu_kernels(Kernels& k) {
   cpu::register_reduce(k);
   cpu::register_matmul(k);
   cpu::register_optim(k);
+  cpu::register_embedding(k);
 }
 
 }  // namespace difft
