@@ -82,7 +82,6 @@ MultiheadDiffAttention::MultiheadDiffAttention(int64_t D, int64_t h, int64_t hkv
   lambda_q2 = register_parameter("lambda_q2", normal({d}, 0.0, 0.1, gen, {dtype}));
   lambda_k2 = register_parameter("lambda_k2", normal({d}, 0.0, 0.1, gen, {dtype}));
   if (subln_affine) subln = register_module("subln", std::make_shared<RMSNorm>(2 * d, 1e-5, dtype));
-  else subln_fixed_weight = ones({2 * d}, {dtype});
 }
 
 Tensor MultiheadDiffAttention::lambda() const {
@@ -93,7 +92,7 @@ Tensor MultiheadDiffAttention::forward(const Tensor& x) const { return use_fused
 
 Tensor MultiheadDiffAttention::finish(const Tensor& o) const {
   const int64_t B = o.size(0), T = o.size(1);
-  const Tensor w = subln ? subln->weight : subln_fixed_weight;
+  const Tensor w = subln ? subln->weight : ones({o.size(-1)}, {o.dtype(), o.device()});  // no gain: plain RMS scaling
   const Tensor normed = rms_norm(o, w, 1e-5) * (1.0 - lambda_init);  // per (token, head) over 2d
   return out_proj->forward(normed.reshape({B, T, 2 * n_heads * head_dim}));
 }

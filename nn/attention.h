@@ -53,8 +53,7 @@ class MultiheadDiffAttention : public Module {
   double lambda_init, rope_theta;
   std::shared_ptr<Linear> q_proj, k_proj, v_proj, out_proj;
   Tensor lambda_q1, lambda_k1, lambda_q2, lambda_k2;
-  std::shared_ptr<RMSNorm> subln;  // over 2d, weight shared by all heads
-  Tensor subln_fixed_weight;       // ones, used when subln_affine is false (not a parameter)
+  std::shared_ptr<RMSNorm> subln;  // over 2d, weight shared by all heads; null without the gain
 
  private:
   // The part after attention: per-head RMSNorm over 2d, × (1 − λ_init), out_proj.

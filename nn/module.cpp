@@ -61,6 +61,20 @@ void Module::zero_grad() {
   for (const Tensor& t : parameters()) t.zero_grad();
 }
 
+void Module::to(DType dtype) {
+  NoGradGuard no_grad;
+  for (auto& [n, p] : named_parameters()) {
+    if (p.dtype() == dtype) continue;
+    const Tensor converted = p.to(dtype).contiguous();
+    TensorImpl* impl = p.impl();  // swap the storage under the shared handle
+    impl->storage = converted.storage();
+    impl->dtype = dtype;
+    impl->strides = converted.strides();
+    impl->offset = converted.offset();
+    impl->grad = Tensor();
+  }
+}
+
 NamedTensors Module::state_dict() const {
   NamedTensors out;
   for (auto& [n, t] : named_parameters()) out.emplace_back(n, t.detach());

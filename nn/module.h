@@ -34,6 +34,10 @@ class Module {
 
   void zero_grad();  // drops every parameter's gradient
 
+  // Converts every parameter in place to dtype (as torch's module.double()): the handles held by
+  // the module and its users stay valid and now hold the converted values; gradients are dropped.
+  void to(DType dtype);
+
   // Copies of nothing: the returned tensors share the parameters' storage (as torch).
   NamedTensors state_dict() const;
   // Copies values into the parameters (converting dtype). Throws one difft::Error listing every
