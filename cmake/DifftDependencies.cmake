@@ -34,15 +34,42 @@ if(DIFFT_BUILD_BENCH)
   find_package(benchmark REQUIRED)
 endif()
 
-# CUDA: AUTO turns it on when nvcc can be found (on PATH or in /usr/local/cuda).
+# CUDA: AUTO turns it on when nvcc can be found (on PATH or in /usr/local/cuda) and can build a
+# CUDA program here; ON insists (and fails loudly); OFF never looks. An explicit
+# -DCMAKE_CUDA_COMPILER=/path/to/nvcc is used as given.
 set(DIFFT_CUDA_ENABLED OFF)
 if(NOT DIFFT_CUDA STREQUAL "OFF")
   find_program(DIFFT_NVCC nvcc HINTS /usr/local/cuda/bin)
-  if(DIFFT_NVCC)
-    if(NOT CMAKE_CUDA_COMPILER)
+  if(NOT CMAKE_CUDA_COMPILER AND DIFFT_NVCC)
+    if(DIFFT_CUDA STREQUAL "AUTO")
+      # AUTO must never break a build that OFF would pass (say nvcc rejects this host compiler),
+      # so try nvcc in a scratch project first. The verdict is cached in CMAKE_CUDA_COMPILER
+      # (NOTFOUND on failure); delete the cache to retry.
+      set(ENV{CUDACXX} "${DIFFT_NVCC}")
+      include(CheckLanguage)
+      check_language(CUDA)
+      unset(ENV{CUDACXX})
+      if(NOT CMAKE_CUDA_COMPILER)
+        message(WARNING "DIFFT_CUDA=AUTO: ${DIFFT_NVCC} cannot build a CUDA program here "
+                        "(see CMakeFiles/CMakeError.log); building without the CUDA backend. "
+                        "Use -DDIFFT_CUDA=ON to see the compiler's error; the verdict is cached: "
+                        "remove CMAKE_CUDA_COMPILER from the cache to retry.")
+      endif()
+    else()
       set(CMAKE_CUDA_COMPILER ${DIFFT_NVCC})
     endif()
+  endif()
+  if(CMAKE_CUDA_COMPILER)
+    if(IS_ABSOLUTE "${CMAKE_CUDA_COMPILER}" AND NOT EXISTS "${CMAKE_CUDA_COMPILER}")
+      message(FATAL_ERROR "CMAKE_CUDA_COMPILER=${CMAKE_CUDA_COMPILER} does not exist")
+    endif()
     enable_language(CUDA)
+    # CMake < 3.26 knows no C++20 flag for nvcc, and CUDA targets inherit CXX_STANDARD 20, so
+    # generation fails ("requires the language dialect CUDA20"). nvcc >= 12 accepts -std=c++20.
+    if(NOT CMAKE_CUDA20_STANDARD_COMPILE_OPTION AND CMAKE_CUDA_COMPILER_VERSION VERSION_GREATER_EQUAL 12.0)
+      set(CMAKE_CUDA20_STANDARD_COMPILE_OPTION "-std=c++20")
+      set(CMAKE_CUDA20_EXTENSION_COMPILE_OPTION "-std=c++20")
+    endif()
     find_package(CUDAToolkit REQUIRED)
     set(DIFFT_CUDA_ENABLED ON)
   elseif(DIFFT_CUDA STREQUAL "ON")
