@@ -4,7 +4,7 @@
 // `kernels(device).<kernel>(...)` and records its backward. A backend fills one Kernels table with
 // function pointers, once, in its register function (core/cpu/register.cpp, core/cuda/register.cu).
 // Adding the CUDA backend therefore adds kernels to a table; it edits no op and not the autograd
-// engine. A kernel left empty throws "<op>: no cuda kernel for '<kernel>'" when called.
+// engine. A kernel left empty throws "<op>: no cuda:0 kernel for '<kernel>'" when called.
 //
 // Kernel conventions (all backends):
 //  - `out` arguments are preallocated by the op, contiguous, of the documented shape;
