@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/python3
 """torch_reference.py: the PyTorch twin of difft's language models, and the fixture writer.
 
 A readable re-implementation of docs ../shared/docs/diff-transformer.md (sections 1, 2, 4, 5, 9) in
@@ -14,7 +14,7 @@ tests/fixtures/<name>.safetensors holding:
 and the model config plus the optimizer settings in __metadata__. The C++ tests
 (tests/test_fixtures.cpp) load the parameters and compare everything else.
 
-Run: python3 scripts/torch_reference.py [--out tests/fixtures]
+Run: /usr/bin/python3 scripts/torch_reference.py (Debian python3-torch; apt-get install python3-torch) [--out tests/fixtures]
 """
 import argparse
 import json
