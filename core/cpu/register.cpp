@@ -6,6 +6,8 @@ void register_cpu_kernels(Kernels& k) {
   cpu::register_elementwise(k);
   cpu::register_reduce(k);
   cpu::register_matmul(k);
+  cpu::register_rmsnorm(k);
+  cpu::register_rope(k);
 }
 
 }  // namespace difft
