@@ -10,7 +10,7 @@
 //    the reference rounds to float after every op (about 7 roundings of 2^-24 = 6e-8 for rms_norm:
 //    x², sum, /C, +eps, sqrt, 1/., ·x, ·w). With only products, quotients and sums of positive
 //    terms there is no cancellation, so the worst case ~4e-7 is relative per element. A real bug,
-//    even forgetting eps (1e-5/mean(x²) ≈ 3e-5 relative here), is well above 1e-6.
+//    even forgetting eps (eps / (2 mean(x²)) ≈ 1.5e-5 relative here), is well above 1e-6.
 //    RoPE output components can cancel (x0 cos − x1 sin), so for RoPE the bound is relative to the
 //    norm of the rotated pair: each component is within ~3·6e-8·|pair| of the exact value.
 #include <cmath>
