@@ -48,14 +48,15 @@ inline void check_values(const Tensor& a, const std::vector<double>& want, doubl
 }
 
 // The exception thrown by expr is a difft::Error whose message contains `part`.
-#define CHECK_THROWS_WITH_PART(expr, part)                                 \
+// An expr with braces, zeros({1, 2}), needs its own parentheses: ((zeros({1, 2}))).
+#define CHECK_THROWS_WITH_PART(expr, part)                            \
   do {                                                                     \
     bool thrown_ = false;                                                  \
     try {                                                                  \
       (void)(expr);                                                        \
     } catch (const ::difft::Error& e_) {                                   \
       thrown_ = true;                                                      \
-      INFO("message: " << e_.what());                                      \
+      INFO("message: " << std::string(e_.what()));                                      \
       CHECK(std::string(e_.what()).find(part) != std::string::npos);       \
     }                                                                      \
     CHECK_MESSAGE(thrown_, "expected a difft::Error containing: " << part); \

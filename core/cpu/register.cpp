@@ -8,6 +8,8 @@ void register_cpu_kernels(Kernels& k) {
   cpu::register_matmul(k);
   cpu::register_optim(k);
   cpu::register_embedding(k);
+  cpu::register_rmsnorm(k);
+  cpu::register_rope(k);
 }
 
 }  // namespace difft
