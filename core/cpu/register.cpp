@@ -10,6 +10,7 @@ void register_cpu_kernels(Kernels& k) {
   cpu::register_embedding(k);
   cpu::register_rmsnorm(k);
   cpu::register_rope(k);
+  cpu::register_softmax(k);
 }
 
 }  // namespace difft
