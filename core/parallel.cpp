@@ -8,7 +8,9 @@
 #include <sstream>
 #include <thread>
 
+#include <tbb/blocked_range.h>
 #include <tbb/global_control.h>
+#include <tbb/parallel_for.h>
 #include <tbb/version.h>
 
 #include "core/error.h"
@@ -65,6 +67,11 @@ std::string threading_info() {
      << "OpenBLAS: " << openblas_get_num_threads() << " threads, config: " << openblas_get_config()
      << "\npolicy: BLAS threaded for single GEMMs, 1 BLAS thread inside TBB loops over GEMM batches";
   return os.str();
+}
+
+void detail::parallel_for_impl(int64_t begin, int64_t end, int64_t grain, void (*body)(void*, int64_t, int64_t), void* ctx) {
+  tbb::parallel_for(tbb::blocked_range<int64_t>(begin, end, grain),
+                    [&](const tbb::blocked_range<int64_t>& r) { body(ctx, r.begin(), r.end()); });
 }
 
 BlasThreadsGuard::BlasThreadsGuard(int n) : prev_(openblas_get_num_threads()) {

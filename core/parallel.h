@@ -14,8 +14,7 @@
 #include <cstdint>
 #include <string>
 
-#include <tbb/blocked_range.h>
-#include <tbb/parallel_for.h>
+#include <type_traits>
 
 namespace difft {
 
@@ -26,6 +25,13 @@ void set_num_threads(int n);
 // "difft threads: 2 (DIFFT_NUM_THREADS unset, 2 cores); oneTBB 2021.8 max 2; OpenBLAS 0.3.21 ..."
 std::string threading_info();
 
+namespace detail {
+// The one instantiation of tbb::parallel_for (parallel.cpp): kernels pass their loop bodies through
+// a function pointer, so each kernel does not instantiate TBB's task machinery (which multiplied
+// compile times by ~5x).
+void parallel_for_impl(int64_t begin, int64_t end, int64_t grain, void (*body)(void*, int64_t, int64_t), void* ctx);
+}  // namespace detail
+
 // Calls f(lo, hi) on sub-ranges of [begin, end) of at least `grain` items, in parallel when
 // the range is larger than one grain. Serial below that, so tiny tensors pay no task overhead.
 template <class F>
@@ -34,8 +40,9 @@ void parallel_for(int64_t begin, int64_t end, int64_t grain, F&& f) {
     if (end > begin) f(begin, end);
     return;
   }
-  tbb::parallel_for(tbb::blocked_range<int64_t>(begin, end, grain),
-                    [&](const tbb::blocked_range<int64_t>& r) { f(r.begin(), r.end()); });
+  using Fn = std::remove_reference_t<F>;
+  detail::parallel_for_impl(begin, end, grain, [](void* c, int64_t lo, int64_t hi) { (*static_cast<Fn*>(c))(lo, hi); },
+                            const_cast<void*>(static_cast<const void*>(&f)));
 }
 
 // Sets OpenBLAS to n threads for its lifetime (see the policy above).

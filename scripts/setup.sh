@@ -10,7 +10,7 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 # python3 is for bench/compare.py; the rest build the library, its tests and benchmarks.
-packages=(cmake ninja-build g++ pkg-config libopenblas-dev libtbb-dev doctest-dev libbenchmark-dev python3)
+packages=(cmake ninja-build g++ pkg-config libopenblas-dev libtbb-dev doctest-dev libbenchmark-dev nlohmann-json3-dev python3)
 
 missing=()
 for p in "${packages[@]}"; do
