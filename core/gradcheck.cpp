@@ -1,3 +1,4 @@
+#include <algorithm>
 #include "core/gradcheck.h"
 
 #include <cmath>

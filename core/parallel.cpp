@@ -1,3 +1,4 @@
+#include <algorithm>
 #include "core/parallel.h"
 
 #include <cblas.h>

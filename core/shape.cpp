@@ -1,3 +1,4 @@
+#include <algorithm>
 #include "core/shape.h"
 
 #include <sstream>

@@ -1,5 +1,6 @@
 // tensor.cpp: metadata, factories, element access, printing and in-place updates.
 // View methods and conversions are differentiable ops: they live in core/ops/view.cpp.
+#include <algorithm>
 #include "core/tensor.h"
 
 #include <cmath>

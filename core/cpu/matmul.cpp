@@ -9,6 +9,7 @@
 //    fold the batch into M and issue one GEMM of (B*M, K) x (K, N), with BLAS threads;
 //  - few or large matrices: a serial loop of GEMMs, each with BLAS threads;
 //  - many small matrices: a TBB loop over the batch with BLAS pinned to one thread.
+#include <algorithm>
 #include <cblas.h>
 
 #include "core/cpu/loops.h"

@@ -8,6 +8,7 @@
 //  - chunked: few outputs, many elements              -> fixed 64K-element chunks reduced in
 //             parallel, partials combined in index order (a full sum of 16M elements).
 // Sums accumulate in double.
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <numeric>

@@ -26,6 +26,7 @@
 //    is one vectorized convert per element, negligible next to the exp. Sums and maxima run over
 //    interleaved lanes (see kLanes) because the compiler may not reorder one serial
 //    floating-point sum into vector lanes by itself.
+#include <algorithm>
 #include <bit>
 #include <cmath>
 #include <cstdint>
