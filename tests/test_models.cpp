@@ -68,9 +68,10 @@ TEST_CASE("parameter names follow the official / LLaMA layout") {
   std::vector<std::string> names;
   for (auto& [n, p] : m->named_parameters()) names.push_back(n);
   const std::vector<std::string> want_prefix = {
-      "embed.weight", "layers.0.attn_norm.weight", "layers.0.attn.q_proj.weight", "layers.0.attn.k_proj.weight",
-      "layers.0.attn.v_proj.weight", "layers.0.attn.out_proj.weight", "layers.0.attn.lambda_q1", "layers.0.attn.lambda_k1",
-      "layers.0.attn.lambda_q2", "layers.0.attn.lambda_k2", "layers.0.attn.subln.weight", "layers.0.ffn_norm.weight",
+      // a module's own parameters come before its children's, as torch's named_parameters()
+      "embed.weight", "layers.0.attn_norm.weight", "layers.0.attn.lambda_q1", "layers.0.attn.lambda_k1",
+      "layers.0.attn.lambda_q2", "layers.0.attn.lambda_k2", "layers.0.attn.q_proj.weight", "layers.0.attn.k_proj.weight",
+      "layers.0.attn.v_proj.weight", "layers.0.attn.out_proj.weight", "layers.0.attn.subln.weight", "layers.0.ffn_norm.weight",
       "layers.0.ffn.gate_proj.weight", "layers.0.ffn.up_proj.weight", "layers.0.ffn.down_proj.weight"};
   for (size_t i = 0; i < want_prefix.size(); ++i) CHECK(names[i] == want_prefix[i]);
   CHECK(names[names.size() - 2] == "norm.weight");
