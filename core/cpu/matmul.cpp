@@ -73,7 +73,7 @@ void matmul_impl(const Tensor& a, const Tensor& b, const Tensor& out) {
   // Per-batch-entry offsets of a and b.
   std::vector<int64_t> oa(static_cast<size_t>(nb)), ob(static_cast<size_t>(nb));
   {
-    std::vector<int64_t> idx(batch.size(), 0);
+    Shape idx(batch.size());  // zeros; the (n, 0) constructor trips a GCC 12 -Wfree-nonheap-object false positive
     for (int64_t i = 0; i < nb; ++i) {
       int64_t x = 0, y = 0;
       for (size_t k = 0; k < batch.size(); ++k) x += idx[k] * a.strides()[k], y += idx[k] * b.strides()[k];
