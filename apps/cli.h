@@ -56,6 +56,7 @@ class Command {
       const size_t eq = a.find('=');
       const std::string key = a.substr(2, eq == std::string::npos ? std::string::npos : eq - 2);
       Option& o = find(key);
+      given_.push_back(key);
       if (o.is_switch) {
         if (eq != std::string::npos) throw UsageError(cat(name_, ": --", key, " takes no value"));
         o.value.assign(1, '1');  // not = "1": g++ 12 -Wrestrict false positive, as above
@@ -70,6 +71,32 @@ class Command {
   }
 
   const std::string& str(const std::string& key) const { return get(key).value; }
+  // True when the flag was on the command line (so a config file must not override it).
+  bool given(const std::string& key) const {
+    for (const std::string& k : given_)
+      if (k == key) return true;
+    return false;
+  }
+  bool has(const std::string& key) const {
+    for (const Option& o : options_)
+      if (o.name == key) return true;
+    return false;
+  }
+  // Sets a flag's value as if given (for config files); unknown keys are a usage error.
+  void set(const std::string& key, const std::string& value) {
+    Option& o = find(key);
+    o.value = o.is_switch ? std::string(value == "true" || value == "1" ? "1" : "0") : value;
+  }
+  // The option as a real number in [lo, hi].
+  double real(const std::string& key, double lo, double hi) const {
+    const std::string& s = get(key).value;
+    double v = 0;
+    const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+    if (ec != std::errc() || end != s.data() + s.size() || s.empty() || !std::isfinite(v))
+      throw UsageError(cat(name_, ": --", key, " expects a number, got '", s, "'"));
+    if (v < lo || v > hi) throw UsageError(cat(name_, ": --", key, " must be in [", lo, ", ", hi, "], got ", s));
+    return v;
+  }
   bool flag(const std::string& key) const { return get(key).value == "1"; }
 
   // The option as a whole number in [lo, hi].
@@ -125,6 +152,7 @@ class Command {
 
   std::string name_, summary_;
   std::vector<Option> options_;
+  std::vector<std::string> given_;
 };
 
 }  // namespace difft::cli

@@ -69,6 +69,22 @@ Tensor record(const char* op, Tensor out, const std::vector<Tensor>& inputs, Bac
   return out;
 }
 
+// Dropping the last reference to the root of a long chain would destroy node after node
+// recursively (one stack frame set per node) and overflow the stack near 10^5 nodes. Instead,
+// each dying node adopts the edges of the nodes it holds the last reference to, so they die
+// with empty `next` lists.
+Node::~Node() {
+  std::vector<std::shared_ptr<Node>> stack = std::move(next);
+  while (!stack.empty()) {
+    std::shared_ptr<Node> n = std::move(stack.back());
+    stack.pop_back();
+    if (n && n.use_count() == 1) {
+      for (auto& e : n->next) stack.push_back(std::move(e));
+      n->next.clear();
+    }
+  }
+}
+
 std::vector<Tensor> FunctionNode::apply(const Tensor& grad_out) {
   DIFFT_CHECK(fn != nullptr, "backward: trying to backward through the graph of '", name,
               "' a second time, but its saved tensors were freed; call backward(grad, "
@@ -81,8 +97,12 @@ std::vector<Tensor> AccumulateGrad::apply(const Tensor& g) {
   if (!impl) return {};  // the leaf is gone: nobody can read its gradient
   Tensor t(impl);
   if (!impl->grad.defined()) {
-    // Own the memory: g may be a view of a saved tensor or of another gradient.
-    impl->grad = g.is_contiguous() && g.storage().use_count() == 1 ? g : g.clone();
+    // Own the memory: g may be a view of a saved tensor or of another gradient, the very tensor
+    // the caller passed to backward(), or a gradient the engine also hands to another leaf (add's
+    // backward returns one tensor for both inputs). Steal it only when nothing else refers to
+    // its handle or its storage, else a later add_ would write into the other holder.
+    const bool sole_owner = g.impl_ptr().use_count() == 1 && g.storage().use_count() == 1;
+    impl->grad = g.is_contiguous() && sole_owner ? g : g.clone();
   } else {
     impl->grad.add_(g);
   }

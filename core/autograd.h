@@ -32,7 +32,7 @@ struct Node {
   std::vector<Shape> input_shapes;          // per input, to check the returned gradients
   std::vector<DType> input_dtypes;
 
-  virtual ~Node() = default;
+  virtual ~Node();  // releases the chain of `next` iteratively: a deep graph must not recurse
   virtual std::vector<Tensor> apply(const Tensor& grad_out) = 0;
   virtual void release() {}  // frees saved tensors once the graph is not retained
 };

@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <fstream>
 #include <limits>
+#include <tuple>
 #include <nlohmann/json.hpp>
 
 #include "core/autograd.h"
@@ -112,7 +113,10 @@ SafetensorsFile load_safetensors(const std::string& path) {
   std::ifstream f(path, std::ios::binary);
   DIFFT_CHECK(f.good(), "load_safetensors: cannot open '", path, "'");
   f.seekg(0, std::ios::end);
-  const uint64_t size = uint64_t(f.tellg());
+  const std::streamoff end = f.tellg();
+  std::error_code ec;  // a folder opens as a stream on Linux; its "size" is meaningless
+  DIFFT_CHECK(f.good() && end >= 0 && !std::filesystem::is_directory(path, ec), "load_safetensors: cannot read '", path, "'");
+  const uint64_t size = uint64_t(end);
   f.seekg(0);
   auto bad = [&](const std::string& why) { return Error("load_safetensors: '" + path + "' is not a valid safetensors file: " + why); };
   if (size < 8) throw bad("shorter than the 8-byte header length (" + std::to_string(size) + " bytes)");
@@ -124,6 +128,8 @@ SafetensorsFile load_safetensors(const std::string& path) {
   if (n > kMaxHeader) throw bad("header length " + std::to_string(n) + " exceeds the 100 MB limit");
   std::string htext(n, '\0');
   f.read(htext.data(), std::streamsize(n));
+  // nlohmann's lexer takes a NUL byte for the end of input and would ignore whatever follows it.
+  if (htext.find('\0') != std::string::npos) throw bad("malformed JSON header: NUL byte at " + std::to_string(htext.find('\0')));
   json header;
   try {
     header = json::parse(htext);
@@ -153,11 +159,15 @@ SafetensorsFile load_safetensors(const std::string& path) {
     if (!v["dtype"].is_string() || !parse_dtype(v["dtype"].get<std::string>(), e.dtype))
       throw bad("entry '" + name + "' has unsupported dtype " + v["dtype"].dump());
     if (!v["shape"].is_array()) throw bad("entry '" + name + "' shape is not an array");
-    uint64_t numel = 1;
+    // The product of the non-zero dims must fit (with room for the element size) even when a zero
+    // dim makes the tensor empty: shape code elsewhere multiplies partial shapes in int64.
+    uint64_t numel = 1, nonzero = 1;
     for (const json& d : v["shape"]) {
       if (!d.is_number_unsigned()) throw bad("entry '" + name + "' has a shape entry that is not a non-negative integer: " + d.dump());
       const uint64_t dim = d.get<uint64_t>();
-      if (dim != 0 && numel > std::numeric_limits<uint64_t>::max() / 16 / dim) throw bad("entry '" + name + "' shape overflows");
+      if (dim != 0 && nonzero > std::numeric_limits<uint64_t>::max() / 16 / dim)
+        throw bad("entry '" + name + "' shape " + v["shape"].dump() + " overflows");
+      nonzero *= dim != 0 ? dim : 1;
       numel *= dim;
       e.shape.push_back(int64_t(dim));
     }
@@ -166,7 +176,9 @@ SafetensorsFile load_safetensors(const std::string& path) {
       throw bad("entry '" + name + "' data_offsets must be two non-negative integers");
     e.begin = off[0].get<uint64_t>();
     e.end = off[1].get<uint64_t>();
-    if (e.begin > e.end || e.end > data_size)
+    if (e.begin > e.end)
+      throw bad("entry '" + name + "' offsets [" + std::to_string(e.begin) + ", " + std::to_string(e.end) + ") are reversed");
+    if (e.end > data_size)
       throw bad("entry '" + name + "' offsets [" + std::to_string(e.begin) + ", " + std::to_string(e.end) + ") are outside the " +
                 std::to_string(data_size) + "-byte data section");
     if (e.end - e.begin != numel * dtype_size(e.dtype))
@@ -174,9 +186,17 @@ SafetensorsFile load_safetensors(const std::string& path) {
                 shape_str(e.shape) + " needs " + std::to_string(numel * dtype_size(e.dtype)));
     entries.push_back(std::move(e));
   }
-  std::sort(entries.begin(), entries.end(), [](const Entry& a, const Entry& b) { return a.begin < b.begin; });
-  for (size_t i = 1; i < entries.size(); ++i)
-    if (entries[i].begin < entries[i - 1].end) throw bad("entries '" + entries[i - 1].name + "' and '" + entries[i].name + "' overlap");
+  // Ordered by (begin, end, name) so that an empty entry sharing its begin with the next one
+  // (as the writer produces) sorts first; empty entries occupy no bytes and cannot overlap.
+  std::sort(entries.begin(), entries.end(), [](const Entry& a, const Entry& b) {
+    return std::tie(a.begin, a.end, a.name) < std::tie(b.begin, b.end, b.name);
+  });
+  const Entry* prev = nullptr;
+  for (const Entry& e : entries) {
+    if (e.begin == e.end) continue;
+    if (prev && e.begin < prev->end) throw bad("entries '" + prev->name + "' and '" + e.name + "' overlap");
+    prev = &e;
+  }
   for (const Entry& e : entries) {
     if (e.dtype == DType::BFloat16) throw bad("entry '" + e.name + "' is bfloat16, which the cpu backend cannot hold");
     Tensor t = empty(e.shape, {e.dtype});

@@ -30,7 +30,11 @@ const Shape& Tensor::shape() const { return need(impl_).shape; }
 const Shape& Tensor::strides() const { return need(impl_).strides; }
 int64_t Tensor::offset() const { return need(impl_).offset; }
 int64_t Tensor::dim() const { return int64_t(shape().size()); }
-int64_t Tensor::size(int64_t d) const { return shape()[normalize_dim(d, dim(), "size")]; }
+int64_t Tensor::size(int64_t d) const {
+  // normalize_dim accepts 0 and -1 for a 0-d tensor (reductions allow it); a size does not exist.
+  DIFFT_CHECK(dim() > 0, "size: dim ", d, " of a 0-d tensor (it has no dimensions)");
+  return shape()[size_t(normalize_dim(d, dim(), "size"))];
+}
 int64_t Tensor::numel() const { return shape_numel(shape()); }
 DType Tensor::dtype() const { return need(impl_).dtype; }
 Device Tensor::device() const { return need(impl_).storage->device(); }
@@ -161,9 +165,22 @@ static Tensor random_fill(const Shape& shape, Generator& gen, TensorOptions opt,
   return t;
 }
 
+// The largest value of dtype t below hi. lo + (hi - lo) * u with u < 1 can still round up to hi
+// (in double, and far more often when cast to float32: u > 1 - 2^-25 gives 1.0f), so uniform
+// clamps to this to keep its range half-open.
+static double largest_below(double hi, DType t) {
+  if (t != DType::Float32) return std::nextafter(hi, -INFINITY);
+  float f = float(hi);
+  if (double(f) >= hi) f = std::nextafter(f, -INFINITY);
+  return double(f);
+}
+
 Tensor uniform(const Shape& shape, double lo, double hi, Generator& gen, TensorOptions opt) {
   DIFFT_CHECK(lo <= hi, "uniform: lo ", lo, " > hi ", hi);
-  return random_fill(shape, gen, opt, [=](uint64_t s, uint64_t c) { return lo + (hi - lo) * Generator::uniform(s, c); });
+  const double top = lo < hi ? std::max(lo, largest_below(hi, opt.dtype)) : hi;
+  return random_fill(shape, gen, opt, [=](uint64_t s, uint64_t c) {
+    return std::min(lo + (hi - lo) * Generator::uniform(s, c), top);
+  });
 }
 Tensor normal(const Shape& shape, double mean, double std, Generator& gen, TensorOptions opt) {
   DIFFT_CHECK(std >= 0, "normal: negative std ", std);

@@ -30,14 +30,25 @@ CausalLM::CausalLM(const ModelConfig& cfg) : cfg_(cfg) {
 }
 
 Tensor CausalLM::forward(const Tensor& tokens) const {
+  std::vector<nn::KVCache> none;
+  return forward(tokens, none);
+}
+
+Tensor CausalLM::forward(const Tensor& tokens, std::vector<nn::KVCache>& cache) const {
   DIFFT_CHECK(tokens.dim() == 2 && tokens.dtype() == DType::Int64, "model: tokens must be int64 (B, T), got ",
               dtype_name(tokens.dtype()), " ", shape_str(tokens.shape()));
-  DIFFT_CHECK(tokens.size(1) <= cfg_.max_seq_len, "model: sequence of ", tokens.size(1), " tokens exceeds max_seq_len ", cfg_.max_seq_len);
+  DIFFT_CHECK(cache.empty() || cache.size() == layers->size(), "model: KV cache has ", cache.size(), " layers, the model ",
+              layers->size(), " (make it with new_cache())");
+  const int64_t past = cache.empty() ? 0 : cache[0].length();
+  DIFFT_CHECK(past + tokens.size(1) <= cfg_.max_seq_len, "model: sequence of ", past + tokens.size(1),
+              " tokens exceeds max_seq_len ", cfg_.max_seq_len);
   Tensor x = embed->forward(tokens);
-  for (size_t i = 0; i < layers->size(); ++i) x = (*layers)[i].forward(x);
+  for (size_t i = 0; i < layers->size(); ++i) x = (*layers)[i].forward(x, cache.empty() ? nullptr : &cache[i]);
   x = norm->forward(x);
   return lm_head ? lm_head->forward(x) : matmul(x, embed->weight.t());
 }
+
+std::vector<nn::KVCache> CausalLM::new_cache() const { return std::vector<nn::KVCache>(layers->size()); }
 
 Tensor CausalLM::loss(const Tensor& tokens, const Tensor& targets) const {
   return cross_entropy(forward(tokens), targets);

@@ -15,6 +15,11 @@ namespace difft::models {
 class CausalLM : public nn::Module {
  public:
   Tensor forward(const Tensor& tokens) const;                          // logits (B, T, V)
+  // Incremental decoding: tokens (B, T) are the next T positions after those in `cache` (from
+  // new_cache(): one KVCache per layer; an empty vector means no cache). Gives the logits that
+  // forward() on the whole sequence gives for these positions. Run it under NoGradGuard.
+  Tensor forward(const Tensor& tokens, std::vector<nn::KVCache>& cache) const;
+  std::vector<nn::KVCache> new_cache() const;
   Tensor loss(const Tensor& tokens, const Tensor& targets) const;      // mean cross-entropy
   void set_fused_attention(bool on);
   const ModelConfig& config() const { return cfg_; }

@@ -8,11 +8,23 @@
 
 namespace difft::nn {
 
-Tensor causal_mask(int64_t T, DType dtype, Device device) {
-  std::vector<double> m(size_t(T * T), 0.0);
+Tensor causal_mask(int64_t T, int64_t S, DType dtype, Device device) {
+  std::vector<double> m(size_t(T * S), 0.0);
   for (int64_t i = 0; i < T; ++i)
-    for (int64_t j = i + 1; j < T; ++j) m[size_t(i * T + j)] = -std::numeric_limits<double>::infinity();
-  return from_vector(m, {T, T}, {dtype, device});
+    for (int64_t j = S - T + i + 1; j < S; ++j) m[size_t(i * S + j)] = -std::numeric_limits<double>::infinity();
+  return from_vector(m, {T, S}, {dtype, device});
+}
+
+// Appends this step's keys and values (B, T, heads, c) to the cache and returns all of them.
+static std::pair<Tensor, Tensor> extend(KVCache* cache, const Tensor& k, const Tensor& v) {
+  if (!cache) return {k, v};
+  if (cache->k.defined()) {
+    cache->k = cat({cache->k, k}, 1);
+    cache->v = cat({cache->v, v}, 1);
+  } else {
+    cache->k = k.contiguous(), cache->v = v.contiguous();
+  }
+  return {cache->k, cache->v};
 }
 
 // (B, Hkv, T, c) -> (B, Hkv·n_rep, T, c): kv head g serves query heads g·n_rep ... g·n_rep+n_rep−1.
@@ -37,27 +49,30 @@ MultiheadAttention::MultiheadAttention(int64_t D, int64_t H, int64_t Hkv, double
   out_proj = register_module("out_proj", std::make_shared<Linear>(H * head_dim, D, gen, false, dtype));
 }
 
-Tensor MultiheadAttention::forward(const Tensor& x) const { return use_fused ? forward_fused(x) : forward_reference(x); }
+Tensor MultiheadAttention::forward(const Tensor& x, KVCache* cache) const {
+  return use_fused ? forward_fused(x, cache) : forward_reference(x, cache);
+}
 
-Tensor MultiheadAttention::forward_reference(const Tensor& x) const {
+Tensor MultiheadAttention::forward_reference(const Tensor& x, KVCache* cache) const {
   check_input("MultiheadAttention", x, q_proj->in_features);
-  const int64_t B = x.size(0), T = x.size(1), d = head_dim;
-  const Tensor q = rope(q_proj->forward(x).view({B, T, n_heads, d}), 0, rope_theta).transpose(1, 2);     // (B, H, T, d)
-  const Tensor k = rope(k_proj->forward(x).view({B, T, n_kv_heads, d}), 0, rope_theta).transpose(1, 2);  // (B, Hkv, T, d)
-  const Tensor v = v_proj->forward(x).view({B, T, n_kv_heads, d}).transpose(1, 2);                        // (B, Hkv, T, d)
-  const int64_t n_rep = n_heads / n_kv_heads;
-  Tensor scores = matmul(q, repeat_kv(k, n_rep).transpose(-1, -2)) * (1.0 / std::sqrt(double(d)));        // (B, H, T, T)
-  const Tensor a = softmax(scores + causal_mask(T, x.dtype(), x.device()), -1);
+  const int64_t B = x.size(0), T = x.size(1), d = head_dim, pos = cache ? cache->length() : 0;
+  const Tensor q = rope(q_proj->forward(x).view({B, T, n_heads, d}), pos, rope_theta).transpose(1, 2);  // (B, H, T, d)
+  auto [k_all, v_all] = extend(cache, rope(k_proj->forward(x).view({B, T, n_kv_heads, d}), pos, rope_theta),
+                               v_proj->forward(x).view({B, T, n_kv_heads, d}));
+  const Tensor k = k_all.transpose(1, 2), v = v_all.transpose(1, 2);                                      // (B, Hkv, S, d)
+  const int64_t n_rep = n_heads / n_kv_heads, S = k.size(2);
+  Tensor scores = matmul(q, repeat_kv(k, n_rep).transpose(-1, -2)) * (1.0 / std::sqrt(double(d)));        // (B, H, T, S)
+  const Tensor a = softmax(scores + causal_mask(T, S, x.dtype(), x.device()), -1);
   const Tensor o = matmul(a, repeat_kv(v, n_rep)).transpose(1, 2);                                        // (B, T, H, d)
   return out_proj->forward(o.reshape({B, T, n_heads * d}));
 }
 
-Tensor MultiheadAttention::forward_fused(const Tensor& x) const {
+Tensor MultiheadAttention::forward_fused(const Tensor& x, KVCache* cache) const {
   check_input("MultiheadAttention", x, q_proj->in_features);
-  const int64_t B = x.size(0), T = x.size(1), d = head_dim;
-  const Tensor q = rope(q_proj->forward(x).view({B, T, n_heads, d}), 0, rope_theta);
-  const Tensor k = rope(k_proj->forward(x).view({B, T, n_kv_heads, d}), 0, rope_theta);
-  const Tensor v = v_proj->forward(x).view({B, T, n_kv_heads, d});
+  const int64_t B = x.size(0), T = x.size(1), d = head_dim, pos = cache ? cache->length() : 0;
+  const Tensor q = rope(q_proj->forward(x).view({B, T, n_heads, d}), pos, rope_theta);
+  auto [k, v] = extend(cache, rope(k_proj->forward(x).view({B, T, n_kv_heads, d}), pos, rope_theta),
+                       v_proj->forward(x).view({B, T, n_kv_heads, d}));
   const Tensor o = attention(q, k, v, 1.0 / std::sqrt(double(d)), /*causal=*/true);  // (B, T, H, d)
   return out_proj->forward(o.reshape({B, T, n_heads * d}));
 }
@@ -88,7 +103,9 @@ Tensor MultiheadDiffAttention::lambda() const {
   return exp(sum(lambda_q1 * lambda_k1)) - exp(sum(lambda_q2 * lambda_k2)) + lambda_init;
 }
 
-Tensor MultiheadDiffAttention::forward(const Tensor& x) const { return use_fused ? forward_fused(x) : forward_reference(x); }
+Tensor MultiheadDiffAttention::forward(const Tensor& x, KVCache* cache) const {
+  return use_fused ? forward_fused(x, cache) : forward_reference(x, cache);
+}
 
 Tensor MultiheadDiffAttention::finish(const Tensor& o) const {
   const int64_t B = o.size(0), T = o.size(1);
@@ -97,30 +114,35 @@ Tensor MultiheadDiffAttention::finish(const Tensor& o) const {
   return out_proj->forward(normed.reshape({B, T, 2 * n_heads * head_dim}));
 }
 
-Tensor MultiheadDiffAttention::forward_reference(const Tensor& x) const {
+Tensor MultiheadDiffAttention::forward_reference(const Tensor& x, KVCache* cache) const {
   check_input("MultiheadDiffAttention", x, q_proj->in_features);
   const int64_t B = x.size(0), T = x.size(1), d = head_dim, h = n_heads, hkv = n_kv_heads, n_rep = h / hkv;
+  const int64_t pos = cache ? cache->length() : 0;
   // q (B, T, 2h, d): sub-head 2i is Q1 of head i, 2i+1 its Q2. RoPE on every d-wide sub-head.
-  const Tensor q = rope(q_proj->forward(x).view({B, T, 2 * h, d}), 0, rope_theta).view({B, T, h, 2, d});
-  const Tensor k = rope(k_proj->forward(x).view({B, T, 2 * hkv, d}), 0, rope_theta).view({B, T, hkv, 2, d});
-  const Tensor v = v_proj->forward(x).view({B, T, hkv, 2 * d}).transpose(1, 2);  // (B, hkv, T, 2d)
+  const Tensor q = rope(q_proj->forward(x).view({B, T, 2 * h, d}), pos, rope_theta).view({B, T, h, 2, d});
+  auto [k_all, v_all] = extend(cache, rope(k_proj->forward(x).view({B, T, 2 * hkv, d}), pos, rope_theta),
+                               v_proj->forward(x).view({B, T, hkv, 2 * d}));
+  const int64_t S = k_all.size(1);
+  const Tensor k = k_all.view({B, S, hkv, 2, d});
+  const Tensor v = v_all.transpose(1, 2);  // (B, hkv, S, 2d)
   const Tensor q1 = q.select(3, 0).transpose(1, 2), q2 = q.select(3, 1).transpose(1, 2);  // (B, h, T, d)
   const Tensor k1 = repeat_kv(k.select(3, 0).transpose(1, 2), n_rep);                       // (B, h, T, d)
   const Tensor k2 = repeat_kv(k.select(3, 1).transpose(1, 2), n_rep);
   const double scale = 1.0 / std::sqrt(double(d));
-  const Tensor mask = causal_mask(T, x.dtype(), x.device());
-  const Tensor a1 = softmax(matmul(q1, k1.transpose(-1, -2)) * scale + mask, -1);  // (B, h, T, T)
+  const Tensor mask = causal_mask(T, S, x.dtype(), x.device());
+  const Tensor a1 = softmax(matmul(q1, k1.transpose(-1, -2)) * scale + mask, -1);  // (B, h, T, S)
   const Tensor a2 = softmax(matmul(q2, k2.transpose(-1, -2)) * scale + mask, -1);
   const Tensor o = matmul(a1 - lambda() * a2, repeat_kv(v, n_rep));                // (B, h, T, 2d)
   return finish(o.transpose(1, 2));
 }
 
-Tensor MultiheadDiffAttention::forward_fused(const Tensor& x) const {
+Tensor MultiheadDiffAttention::forward_fused(const Tensor& x, KVCache* cache) const {
   check_input("MultiheadDiffAttention", x, q_proj->in_features);
   const int64_t B = x.size(0), T = x.size(1), d = head_dim, h = n_heads, hkv = n_kv_heads;
-  const Tensor q = rope(q_proj->forward(x).view({B, T, 2 * h, d}), 0, rope_theta);
-  const Tensor k = rope(k_proj->forward(x).view({B, T, 2 * hkv, d}), 0, rope_theta);
-  const Tensor v = v_proj->forward(x).view({B, T, hkv, 2 * d});
+  const int64_t pos = cache ? cache->length() : 0;
+  const Tensor q = rope(q_proj->forward(x).view({B, T, 2 * h, d}), pos, rope_theta);
+  auto [k, v] = extend(cache, rope(k_proj->forward(x).view({B, T, 2 * hkv, d}), pos, rope_theta),
+                       v_proj->forward(x).view({B, T, hkv, 2 * d}));
   const Tensor o = diff_attention(q, k, v, lambda(), 1.0 / std::sqrt(double(d)), /*causal=*/true);  // (B, T, h, 2d)
   return finish(o);
 }

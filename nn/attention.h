@@ -14,17 +14,27 @@
 
 namespace difft::nn {
 
-// (T, T) additive causal mask: 0 on and below the diagonal, -inf above.
-Tensor causal_mask(int64_t T, DType dtype, Device device);
+// (T, S) additive causal mask aligned bottom-right (S >= T: query t is position S − T + t and sees
+// keys s <= S − T + t): 0 where visible, -inf elsewhere.
+Tensor causal_mask(int64_t T, int64_t S, DType dtype, Device device);
+
+// Keys and values of the positions seen so far, for incremental decoding. k (B, S, kv heads, d),
+// v (B, S, kv heads, dv), after RoPE. Empty (undefined) before the first call.
+struct KVCache {
+  Tensor k, v;
+  int64_t length() const { return k.defined() ? k.size(1) : 0; }
+};
 
 // Baseline multi-head attention with RoPE and optional GQA (n_kv_heads divides n_heads).
 class MultiheadAttention : public Module {
  public:
   MultiheadAttention(int64_t d_model, int64_t n_heads, int64_t n_kv_heads, double rope_theta, Generator& gen,
                      DType dtype = DType::Float32);
-  Tensor forward(const Tensor& x) const;  // x (B, T, D) -> (B, T, D)
-  Tensor forward_reference(const Tensor& x) const;
-  Tensor forward_fused(const Tensor& x) const;
+  // x (B, T, D) -> (B, T, D). With a cache, x holds the next T positions: RoPE starts at
+  // cache->length() and the new keys/values are appended to the cache.
+  Tensor forward(const Tensor& x, KVCache* cache = nullptr) const;
+  Tensor forward_reference(const Tensor& x, KVCache* cache = nullptr) const;
+  Tensor forward_fused(const Tensor& x, KVCache* cache = nullptr) const;
 
   bool use_fused = true;
   int64_t n_heads, n_kv_heads, head_dim;
@@ -42,9 +52,9 @@ class MultiheadDiffAttention : public Module {
  public:
   MultiheadDiffAttention(int64_t d_model, int64_t n_heads, int64_t n_kv_heads, int64_t layer_idx, double rope_theta,
                          Generator& gen, bool subln_affine = true, DType dtype = DType::Float32);
-  Tensor forward(const Tensor& x) const;  // x (B, T, D) -> (B, T, D)
-  Tensor forward_reference(const Tensor& x) const;
-  Tensor forward_fused(const Tensor& x) const;
+  Tensor forward(const Tensor& x, KVCache* cache = nullptr) const;  // as MultiheadAttention
+  Tensor forward_reference(const Tensor& x, KVCache* cache = nullptr) const;
+  Tensor forward_fused(const Tensor& x, KVCache* cache = nullptr) const;
   // λ = exp(λq1·λk1) − exp(λq2·λk2) + λ_init, a 0-d tensor (one per layer, shared by heads).
   Tensor lambda() const;
 

@@ -15,9 +15,9 @@ DecoderBlock::DecoderBlock(const BlockOptions& o, Generator& gen) {
   ffn = register_module("ffn", std::make_shared<SwiGLU>(o.d_model, o.ffn_hidden, gen, o.dtype));
 }
 
-Tensor DecoderBlock::forward(const Tensor& x) const {
+Tensor DecoderBlock::forward(const Tensor& x, KVCache* cache) const {
   const Tensor h = attn_norm->forward(x);
-  const Tensor y = x + (diff_attn ? diff_attn->forward(h) : attn->forward(h));
+  const Tensor y = x + (diff_attn ? diff_attn->forward(h, cache) : attn->forward(h, cache));
   return y + ffn->forward(ffn_norm->forward(y));
 }
 

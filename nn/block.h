@@ -19,7 +19,7 @@ struct BlockOptions {
 class DecoderBlock : public Module {
  public:
   DecoderBlock(const BlockOptions& opt, Generator& gen);
-  Tensor forward(const Tensor& x) const;  // (B, T, D) -> (B, T, D)
+  Tensor forward(const Tensor& x, KVCache* cache = nullptr) const;  // (B, T, D) -> (B, T, D)
   void set_fused_attention(bool on);
 
   std::shared_ptr<RMSNorm> attn_norm, ffn_norm;

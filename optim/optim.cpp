@@ -12,6 +12,7 @@ namespace difft::optim {
 std::vector<ParamGroup> decay_groups(const std::vector<std::pair<std::string, Tensor>>& named, double weight_decay) {
   ParamGroup decay, no_decay;
   decay.weight_decay = weight_decay;
+  no_decay.weight_decay = 0.0;
   for (const auto& [name, p] : named) {
     ParamGroup& g = p.dim() >= 2 ? decay : no_decay;
     g.params.push_back(p);
@@ -34,6 +35,11 @@ static void check_param(const Tensor& p, const std::string& name, const char* wh
   DIFFT_CHECK(p.is_contiguous(), who, ": parameter ", name, " ", shape_str(p.shape()), " must be contiguous");
 }
 
+static void check_group(const ParamGroup& g, size_t gi, const char* who) {
+  DIFFT_CHECK(g.weight_decay.value_or(0.0) >= 0 && g.lr_scale >= 0, who, ": group ", gi, " has invalid weight_decay ",
+              g.weight_decay.value_or(0.0), " or lr_scale ", g.lr_scale);
+}
+
 static void check_grad(const Tensor& p, const std::string& name, const char* who) {
   const Tensor g = p.grad();
   DIFFT_CHECK(g.shape() == p.shape() && g.dtype() == p.dtype() && g.device() == p.device(), who, ": gradient of ", name,
@@ -47,6 +53,7 @@ AdamW::AdamW(std::vector<ParamGroup> gs, AdamWOptions o) : opt(o) {
   lr = o.lr;
   groups = std::move(gs);
   for (size_t gi = 0; gi < groups.size(); ++gi) {
+    check_group(groups[gi], gi, "AdamW");
     m_.emplace_back();
     v_.emplace_back();
     for (size_t i = 0; i < groups[gi].params.size(); ++i) {
@@ -69,7 +76,7 @@ void AdamW::step() {
       if (!p.grad().defined()) continue;
       check_grad(p, param_name(g, i, gi), "AdamW");
       DIFFT_KERNEL(p.device(), adamw_update, "AdamW")(p, p.grad().contiguous(), m_[gi][i], v_[gi][i], glr, opt.beta1, opt.beta2,
-                                                      opt.eps, g.weight_decay, bc1, bc2);
+                                                      opt.eps, g.weight_decay.value_or(opt.weight_decay), bc1, bc2);
       p.storage()->bump_version();
     }
   }
@@ -92,10 +99,12 @@ SGD::SGD(std::vector<ParamGroup> gs, SGDOptions o) : opt(o) {
   lr = o.lr;
   groups = std::move(gs);
   for (size_t gi = 0; gi < groups.size(); ++gi) {
+    check_group(groups[gi], gi, "SGD");
     buf_.emplace_back();
     for (size_t i = 0; i < groups[gi].params.size(); ++i) {
-      check_param(groups[gi].params[i], param_name(groups[gi], i, gi), "SGD");
-      buf_.back().emplace_back();
+      const Tensor& p = groups[gi].params[i];
+      check_param(p, param_name(groups[gi], i, gi), "SGD");
+      buf_.back().push_back(o.momentum != 0.0 ? zeros(p.shape(), {p.dtype(), p.device()}) : Tensor());
     }
   }
 }
@@ -105,7 +114,7 @@ void SGD::step() {
   NoGradGuard no_grad;
   for (size_t gi = 0; gi < groups.size(); ++gi) {
     const ParamGroup& g = groups[gi];
-    const double wd = g.weight_decay != 0.0 ? g.weight_decay : opt.weight_decay, glr = lr * g.lr_scale;
+    const double wd = g.weight_decay.value_or(opt.weight_decay), glr = lr * g.lr_scale;
     for (size_t i = 0; i < g.params.size(); ++i) {
       Tensor p = g.params[i];
       if (!p.grad().defined()) continue;
@@ -113,8 +122,7 @@ void SGD::step() {
       Tensor d = wd != 0.0 ? add(p.grad(), mul(p, wd)) : p.grad();
       if (opt.momentum != 0.0) {
         Tensor& b = buf_[gi][i];
-        if (!b.defined()) b = d.clone();
-        else b.mul_(opt.momentum).add_(d);
+        b.mul_(opt.momentum).add_(d);
         d = opt.nesterov ? add(d, mul(b, opt.momentum)) : b;
       }
       p.add_(d, -glr);

@@ -1,14 +1,21 @@
 // optim.h: optimizers, gradient clipping and learning-rate schedules. Depends on core only.
 //
-// Semantics follow torch.optim exactly (the fixtures in tests/fixtures compare step by step):
+// Semantics follow torch.optim (tests/test_optim.cpp compares step by step with a plain
+// double-precision loop of torch's algorithm), with one difference: t is the optimizer's step
+// count, shared by all parameters, where torch counts per parameter. They differ only for a
+// parameter that had no gradient at some step (skipped, as in torch), which an LM never has.
 //   AdamW (decoupled weight decay, Loshchilov & Hutter):
 //     p ← p · (1 − lr·wd)
 //     m ← β1 m + (1 − β1) g          v ← β2 v + (1 − β2) g²
 //     p ← p − (lr / (1 − β1^t)) · m / (√v / √(1 − β2^t) + ε)
 //   SGD with momentum (dampening 0): g ← g + wd·p;  b ← μ b + g (b = g at t = 1);  p ← p − lr·b
+//     (nesterov: p ← p − lr·(g + μ b))
+// Each group's weight decay defaults to the options' weight_decay; decay_groups sets it
+// explicitly (0 for the no-decay group).
 // Gradient accumulation needs no optimizer support: backward() adds into .grad, so call it on
 // each micro-batch's loss / n_micro and step once.
 #pragma once
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -20,7 +27,7 @@ namespace difft::optim {
 struct ParamGroup {
   std::vector<Tensor> params;
   std::vector<std::string> names;  // optional, for error messages and checkpoints
-  double weight_decay = 0.0;
+  std::optional<double> weight_decay;  // unset: the optimizer's default (as torch param groups)
   double lr_scale = 1.0;  // this group's lr = optimizer lr × lr_scale
 };
 
@@ -32,6 +39,7 @@ class Optimizer {
  public:
   virtual ~Optimizer() = default;
   virtual void step() = 0;
+  virtual const char* kind() const = 0;  // "adamw", "sgd": checkpoints refuse another kind's state
   void zero_grad();  // drops every parameter's gradient
   double lr = 1e-3;
   std::vector<ParamGroup> groups;
@@ -54,6 +62,7 @@ class AdamW : public Optimizer {
  public:
   AdamW(std::vector<ParamGroup> groups, AdamWOptions opt = {});
   void step() override;
+  const char* kind() const override { return "adamw"; }
   std::vector<std::pair<std::string, Tensor>> state_tensors() const override;
   AdamWOptions opt;
 
@@ -70,10 +79,13 @@ class SGD : public Optimizer {
  public:
   SGD(std::vector<ParamGroup> groups, SGDOptions opt = {});
   void step() override;
+  const char* kind() const override { return "sgd"; }
   std::vector<std::pair<std::string, Tensor>> state_tensors() const override;
   SGDOptions opt;
 
  private:
+  // Momentum buffers, zeros from the start when momentum > 0 (μ·0 + g = g is torch's b = g at
+  // its first step, bitwise), so the set of state tensors is fixed and a checkpoint can fill them.
   std::vector<std::vector<Tensor>> buf_;
 };
 

@@ -3,6 +3,7 @@
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <string>
 #include <vector>
 
 #include "core/autograd.h"
@@ -10,6 +11,7 @@
 #include "core/generator.h"
 #include "core/gradcheck.h"
 #include "core/ops.h"
+#include "core/parallel.h"
 
 namespace difft::test {
 
@@ -61,5 +63,15 @@ inline void check_values(const Tensor& a, const std::vector<double>& want, doubl
     }                                                                      \
     CHECK_MESSAGE(thrown_, "expected a difft::Error containing: " << part); \
   } while (0)
+
+// Sets the number of threads for one scope, then restores the previous count (for tests that
+// check results do not depend on it).
+struct ThreadsScope {
+  int prev = num_threads();
+  explicit ThreadsScope(int n) { set_num_threads(n); }
+  ~ThreadsScope() { set_num_threads(prev); }
+  ThreadsScope(const ThreadsScope&) = delete;
+  ThreadsScope& operator=(const ThreadsScope&) = delete;
+};
 
 }  // namespace difft::test

@@ -48,7 +48,7 @@ TEST_CASE("models match the PyTorch reference: logits, loss, gradients, 10 AdamW
     const SafetensorsFile f = load_safetensors(fixture_path(name));
     const models::ModelConfig cfg = models::config_from_metadata(f.metadata, name);
     auto model = models::make_model(cfg);
-    NamedTensors params;
+    nn::NamedTensors params;
     for (auto& [n, p] : model->named_parameters()) params.emplace_back(n, need(f, "param." + n));
     model->load_state_dict(params);
 

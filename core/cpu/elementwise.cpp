@@ -62,8 +62,11 @@ void cpu_fill(const Tensor& dst, double value) {
   });
 }
 
-// Standard normal CDF and density, for the exact GELU.
-template <class T> T phi_cdf(T x) { return T(0.5) * (T(1) + std::erf(x * T(M_SQRT1_2))); }
+// Standard normal CDF and density, for the exact GELU. The CDF is written with erfc: 1 + erf(z)
+// cancels for z << 0 (all digits lost by x = -5.5 in float32), erfc(-z) does not. It is computed
+// in double even for float32: erfc's condition number 2z² (36 at x = -6) would turn the float
+// rounding of x/√2 into a 2e-6 relative error of gelu(x).
+template <class T> T phi_cdf(T x) { return T(0.5 * std::erfc(-double(x) * M_SQRT1_2)); }
 template <class T> T phi_pdf(T x) { return std::exp(T(-0.5) * x * x) * T(0.5 * M_2_SQRTPI * M_SQRT1_2); }
 
 template <class T, class F>

@@ -81,6 +81,7 @@ void reduce_impl(ReduceOp op, const Tensor& x, const Tensor& out) {
   const int64_t n_out = shape_numel(ks), n_red = shape_numel(rs);
   const Walker kept{ks, kst}, red{rs, rst};
   // out is contiguous and its element order equals the kept index order.
+  if (n_out == 0) return;  // nothing to write (and the loop shapes below divide by kept sizes)
   if (n_red == 0) {
     for (int64_t o = 0; o < n_out; ++o) po[o] = T(acc.init());
     return;

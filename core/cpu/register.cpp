@@ -11,6 +11,7 @@ void register_cpu_kernels(Kernels& k) {
   cpu::register_rmsnorm(k);
   cpu::register_rope(k);
   cpu::register_softmax(k);
+  cpu::register_attention(k);
 }
 
 }  // namespace difft

@@ -21,16 +21,19 @@ static Tensor binary_forward(BinaryOp op, const char* name, const Tensor& a, con
   return out;
 }
 
+// (add and sub run the forward, which checks the arguments, before reading their shapes.)
 Tensor add(const Tensor& a, const Tensor& b) {
+  Tensor out = binary_forward(BinaryOp::Add, "add", a, b);
   const Shape sa = a.shape(), sb = b.shape();
-  return record("add", binary_forward(BinaryOp::Add, "add", a, b), {a, b}, [sa, sb](const Tensor& g) -> std::vector<Tensor> {
+  return record("add", out, {a, b}, [sa, sb](const Tensor& g) -> std::vector<Tensor> {
     return {sum_to(g, sa), sum_to(g, sb)};
   });
 }
 
 Tensor sub(const Tensor& a, const Tensor& b) {
+  Tensor out = binary_forward(BinaryOp::Sub, "sub", a, b);
   const Shape sa = a.shape(), sb = b.shape();
-  return record("sub", binary_forward(BinaryOp::Sub, "sub", a, b), {a, b}, [sa, sb](const Tensor& g) -> std::vector<Tensor> {
+  return record("sub", out, {a, b}, [sa, sb](const Tensor& g) -> std::vector<Tensor> {
     return {sum_to(g, sa), sum_to(neg(g), sb)};
   });
 }

@@ -29,7 +29,13 @@ static Tensor matmul_nd(const Tensor& a, const Tensor& b) {
   const int64_t M = a.size(-2), K = a.size(-1), K2 = b.size(-2), N = b.size(-1);
   DIFFT_CHECK(K == K2, "matmul: inner dimensions differ: a ", shape_str(a.shape()), " @ b ", shape_str(b.shape()), ": ", K, " != ", K2);
   const Shape ba(a.shape().begin(), a.shape().end() - 2), bb(b.shape().begin(), b.shape().end() - 2);
-  Shape batch = broadcast_shapes(ba, bb, "matmul");
+  Shape batch;
+  try {
+    batch = broadcast_shapes(ba, bb, "matmul");
+  } catch (const Error& e) {  // name the operands, not only their batch dims
+    throw Error(detail::cat_message("matmul: batch dims of a ", shape_str(a.shape()), " and b ",
+                                    shape_str(b.shape()), " do not broadcast (", e.what(), ")"));
+  }
   Shape sa = batch, sb = batch, so = batch;
   sa.insert(sa.end(), {M, K});
   sb.insert(sb.end(), {K, N});
@@ -64,6 +70,10 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
     DIFFT_CHECK(a.size(0) == b.size(0), "matmul: vector lengths differ: a ", shape_str(a.shape()), " @ b ", shape_str(b.shape()));
     return matmul_nd(a.unsqueeze(0), b.unsqueeze(1)).reshape({});
   }
+  // checked here so that the message shows the shapes the caller passed, not the unsqueezed ones
+  DIFFT_CHECK(a.size(-1) == b.size(b.dim() == 1 ? 0 : -2), "matmul: inner dimensions differ: a ",
+              shape_str(a.shape()), " @ b ", shape_str(b.shape()), ": ", a.size(-1), " != ",
+              b.size(b.dim() == 1 ? 0 : -2));
   if (a.dim() == 1) return matmul_nd(a.unsqueeze(0), b).squeeze(-2);
   if (b.dim() == 1) return matmul_nd(a, b.unsqueeze(1)).squeeze(-1);
   return matmul_nd(a, b);

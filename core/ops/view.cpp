@@ -108,11 +108,12 @@ Tensor Tensor::transpose(int64_t d0, int64_t d1) const {
   d1 = normalize_dim(d1, dim(), "transpose");
   std::vector<int64_t> p(static_cast<size_t>(dim()));
   std::iota(p.begin(), p.end(), 0);
-  std::swap(p[size_t(d0)], p[size_t(d1)]);
+  if (d0 != d1) std::swap(p[size_t(d0)], p[size_t(d1)]);  // a 0-d tensor has p empty, d0 = d1 = 0
   return permute(p);
 }
 
 Tensor Tensor::slice(int64_t d, int64_t start, int64_t end, int64_t step) const {
+  DIFFT_CHECK(dim() > 0, "slice: cannot slice a 0-d tensor");
   d = normalize_dim(d, dim(), "slice");
   DIFFT_CHECK(step >= 1, "slice: step must be >= 1, got ", step);
   const int64_t n = shape()[size_t(d)];
@@ -135,6 +136,7 @@ Tensor Tensor::slice(int64_t d, int64_t start, int64_t end, int64_t step) const 
 }
 
 Tensor Tensor::narrow(int64_t d, int64_t start, int64_t length) const {
+  DIFFT_CHECK(dim() > 0, "narrow: cannot narrow a 0-d tensor");
   d = normalize_dim(d, dim(), "narrow");
   const int64_t n = shape()[size_t(d)];
   DIFFT_CHECK(start >= 0 && length >= 0 && start + length <= n, "narrow: [", start, ", ", start + length,
@@ -143,6 +145,7 @@ Tensor Tensor::narrow(int64_t d, int64_t start, int64_t length) const {
 }
 
 Tensor Tensor::select(int64_t d, int64_t index) const {
+  DIFFT_CHECK(dim() > 0, "select: cannot select from a 0-d tensor");
   d = normalize_dim(d, dim(), "select");
   const int64_t n = shape()[size_t(d)];
   DIFFT_CHECK(index >= -n && index < n, "select: index ", index, " out of range for dim ", d, " of size ", n);
@@ -175,7 +178,7 @@ Tensor Tensor::expand(const Shape& want) const {
 
 Tensor Tensor::squeeze(int64_t d) const {
   d = normalize_dim(d, dim(), "squeeze");
-  if (shape()[size_t(d)] != 1) return *this;  // as torch: squeezing a non-1 dim is a no-op
+  if (dim() == 0 || shape()[size_t(d)] != 1) return *this;  // as torch: squeezing a non-1 dim is a no-op
   Shape s = shape(), st = strides();
   s.erase(s.begin() + d);
   st.erase(st.begin() + d);
