@@ -8,6 +8,7 @@
 // Counters:
 //   tokens/s        B·T tokens per step / wall time (a rate; the benchmark uses real time)
 //   GFLOP/s         model FLOPs per second, by the formula in model_flops_per_token() below
+//                   (MFLOP/token: that formula's value)
 //   peak_frac       GFLOP/s over the machine's sgemm peak, measured in this process at start-up
 //   fwd_ms, bwd_ms, opt_ms  wall time per step of forward+loss, backward, and clip+AdamW
 //   cpu_tokens/s    B·T tokens per step / CPU seconds of the whole process (all threads): less
@@ -65,7 +66,8 @@ double process_cpu_seconds() {
   return double(ts.tv_sec) + 1e-9 * double(ts.tv_nsec);
 }
 
-// The machine's sgemm throughput: cblas_sgemm of 2048³ on difft's BLAS threads, best of 3 after
+// The machine's sgemm throughput: cblas_sgemm of 2048³ on difft's thread count (OpenBLAS's own
+// threads, lent for this measurement: difft keeps BLAS single-threaded otherwise), best of 3 after
 // one warm-up call, in GFLOP/s (2·n³ FLOPs per product): per second of wall time, and per second of
 // the process's CPU time (the figure a loaded machine disturbs least).
 struct Peak {
@@ -76,7 +78,7 @@ const Peak& sgemm_peak() {
     constexpr int n = 2048;
     std::vector<float> a(size_t(n) * n), b(size_t(n) * n), c(size_t(n) * n);
     for (size_t i = 0; i < a.size(); ++i) a[i] = float(i % 7) * 0.25f, b[i] = float(i % 5) * 0.5f;
-    num_threads();  // the first call applies DIFFT_NUM_THREADS to OpenBLAS
+    BlasThreadsGuard threads(num_threads());
     double best_wall = 1e30, best_cpu = 1e30;
     for (int rep = 0; rep < 4; ++rep) {
       const auto t0 = Clock::now();
@@ -169,6 +171,7 @@ void BM_train_step(benchmark::State& state, BenchConfig c, const char* kind) {
   state.counters["opt_ms"] = t_opt / it * 1e3;
   state.counters["loss"] = last_loss;
   state.counters["params"] = double(model->num_parameters());
+  state.counters["MFLOP/token"] = model_flops_per_token(*model) / 1e6;
   state.SetLabel(std::string(c.name) + "/" + kind + (g_opt.fused ? "/fused" : "/reference"));
 }
 

@@ -3,12 +3,13 @@
 
 For each (config, model) pair it runs build/bench/bench_train_step (JSON output) and then
 bench/train_step_torch.py on the same thread count, back to back, so that both see the same
-machine load; --rounds N repeats the whole sweep and reports medians (a loaded machine makes single
-runs noisy: compare ratios, not absolute numbers). Prints:
+machine load; --rounds N repeats the whole sweep (a loaded machine makes single runs noisy: compare
+ratios, not absolute numbers). Prints, per (config, model):
 
-    config  model  difft tok/s  torch tok/s  ratio  peak frac  cpu ratio  cpu peak frac  [ratio min-max]
+    difft tok/s  torch tok/s  ratio  ratio min-max  peak frac  cpu ratio  cpu peak frac
 
-ratio = difft / torch tokens per second (wall time). peak frac = difft's model FLOP/s over the sgemm
+tok/s is the best of the rounds (the run least disturbed by other work), ratio = difft / torch of
+those bests (wall time), ratio min-max the spread of the per-round ratios. peak frac = difft's model FLOP/s over the sgemm
 peak it measured at start-up (bench/README.md has the FLOP formula). cpu ratio and cpu peak frac:
 the same per CPU-second of each process (all threads), which other load on the machine disturbs far
 less than wall time (threads that spin while waiting count as work). PyTorch is optional: when its
@@ -74,7 +75,7 @@ def main():
     ap.add_argument("--models", default="diff,standard")
     ap.add_argument("--steps", type=int, default=3, help="timed steps per run (default 3)")
     ap.add_argument("--warmup", type=int, default=1, help="untimed steps per run (default 1)")
-    ap.add_argument("--rounds", type=int, default=1, help="repeat the sweep; report medians (default 1)")
+    ap.add_argument("--rounds", type=int, default=1, help="repeat the sweep; report the best and the spread (default 1)")
     ap.add_argument("--attention", default="fused", choices=["fused", "reference"], help="difft's attention path")
     ap.add_argument("--python", default="/usr/bin/python3" if os.path.exists("/usr/bin/python3") else sys.executable,
                     help="interpreter with torch (default /usr/bin/python3, Debian's python3-torch)")
@@ -106,31 +107,31 @@ def main():
 
     med = statistics.median
     print(f"\nthreads {args.threads}, attention {args.attention}, {args.steps} timed steps after {args.warmup} warm-up, "
-          f"{args.rounds} round(s) (medians); torch {torch_version or 'not run'}"
+          f"{args.rounds} round(s); torch {torch_version or 'not run'}"
           f"{' with OMP_WAIT_POLICY=PASSIVE' if args.omp_passive and torch_version else ''}")
     peaks = [r["difft"]["peak_gflops"] for rs in runs.values() for r in rs]
     cpu_peaks = [r["difft"]["cpu_peak_gflops"] for rs in runs.values() for r in rs]
-    print(f"difft-measured sgemm peak (2048^3): median {med(peaks):.1f} GFLOP/s of wall time (min {min(peaks):.1f}, "
-          f"max {max(peaks):.1f}); {med(cpu_peaks):.1f} GFLOP per CPU-second\n")
-    head = f"{'config':<8} {'model':<9} {'difft tok/s':>12} {'torch tok/s':>12} {'ratio':>6} {'peak frac':>10} {'cpu ratio':>10} {'cpu peak frac':>14}"
-    if args.rounds > 1:
-        head += f" {'ratio min-max':>14}"
+    print(f"difft-measured sgemm peak (2048^3): max {max(peaks):.1f} GFLOP/s of wall time (min {min(peaks):.1f}); "
+          f"{med(cpu_peaks):.1f} GFLOP per CPU-second (median)")
+    print("tok/s: best of the rounds (the least disturbed run); ratio: of the bests; peak frac: of difft's best run; "
+          "cpu columns: medians\n")
+    head = (f"{'config':<8} {'model':<9} {'difft tok/s':>12} {'torch tok/s':>12} {'ratio':>6} {'ratio min-max':>14} "
+            f"{'peak frac':>10} {'cpu ratio':>10} {'cpu peak frac':>14}")
     print(head)
     print("-" * len(head))
     for (config, model), rs in runs.items():
-        dt = med([r["difft"]["tokens_per_s"] for r in rs])
-        pf = med([r["difft"]["peak_frac"] for r in rs])
+        best = max(rs, key=lambda r: r["difft"]["tokens_per_s"])["difft"]
         cpf = med([r["difft"]["cpu_peak_frac"] for r in rs])
-        row = f"{config:<8} {model:<9} {dt:>12.0f}"
+        row = f"{config:<8} {model:<9} {best['tokens_per_s']:>12.0f}"
         if torch_version:
-            tt = med([r["torch"]["tokens_per_s"] for r in rs])
+            tt = max(r["torch"]["tokens_per_s"] for r in rs)
             ratios = [r["difft"]["tokens_per_s"] / r["torch"]["tokens_per_s"] for r in rs]
             cpu_ratios = [r["difft"]["cpu_tokens_per_s"] / r["torch"]["cpu_tokens_per_s"] for r in rs]
-            row += f" {tt:>12.0f} {med(ratios):>6.2f} {pf:>10.3f} {med(cpu_ratios):>10.2f} {cpf:>14.3f}"
-            if args.rounds > 1:
-                row += f" {min(ratios):>6.2f}-{max(ratios):<7.2f}"
+            spread = f"{min(ratios):.2f}-{max(ratios):.2f}"
+            row += (f" {tt:>12.0f} {best['tokens_per_s'] / tt:>6.2f} {spread:>14} {best['peak_frac']:>10.3f}"
+                    f" {med(cpu_ratios):>10.2f} {cpf:>14.3f}")
         else:
-            row += f" {'-':>12} {'-':>6} {pf:>10.3f} {'-':>10} {cpf:>14.3f}"
+            row += f" {'-':>12} {'-':>6} {'-':>14} {best['peak_frac']:>10.3f} {'-':>10} {cpf:>14.3f}"
         print(row)
     if args.json:
         with open(args.json, "w") as f:
