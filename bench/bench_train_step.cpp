@@ -29,7 +29,6 @@
 #include <chrono>
 #include <ctime>
 #include <cstdlib>
-#include <cstring>
 #include <iostream>
 #include <string>
 #include <vector>

@@ -9,6 +9,11 @@ torch.set_num_threads(--threads). Random int64 tokens from a seeded generator; w
 then timed steps; tokens/s = B*T*steps / wall time of the timed steps (cpu_tokens_per_s: over the
 process's CPU time instead, all threads).
 
+Threads: torch.set_num_threads sets PyTorch's own (OpenMP) threads, but Debian's torch calls the
+system BLAS (OpenBLAS, BLAS_INFO=generic), whose thread count it cannot set: that one is read from
+OPENBLAS_NUM_THREADS when torch is imported. This script sets both to --threads (importing torch
+only after parsing the arguments), so "--threads 1" really is one core.
+
 Run with Debian's python3-torch 1.13: /usr/bin/python3 bench/train_step_torch.py [--threads 2]
 Prints one line per (config, model) and, with --json FILE, writes the results there.
 """
@@ -17,12 +22,6 @@ import json
 import os
 import sys
 import time
-
-import torch
-import torch.nn.functional as F
-
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "scripts"))
-from torch_reference import LM  # noqa: E402  (the path above makes it importable)
 
 # name: (vocab, d_model, layers, baseline heads, seq, batch), as kConfigs in bench_train_step.cpp
 CONFIGS = {
@@ -79,6 +78,14 @@ def main():
     ap.add_argument("--steps", type=int, default=3, help="timed steps (default 3)")
     ap.add_argument("--json", help="also write the results to this file")
     args = ap.parse_args()
+    # Before torch loads OpenBLAS, which reads its thread count once (see the docstring).
+    os.environ["OPENBLAS_NUM_THREADS"] = str(args.threads)
+    os.environ["OMP_NUM_THREADS"] = str(args.threads)
+    global torch, F, LM
+    import torch
+    import torch.nn.functional as F
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "scripts"))
+    from torch_reference import LM
     torch.set_num_threads(args.threads)
     results = []
     for name in args.configs.split(","):
