@@ -422,7 +422,10 @@ TEST_CASE("text errors say what is wrong and how to fix it") {
   CHECK_THROWS_WITH_PART(shakespeare_bpe().decode(std::vector<TokenId>{512}), "outside the vocabulary");
 
   // Tokenizer files: missing, empty, not JSON, and each kind of inconsistency.
-  CHECK_THROWS_WITH_PART(load_tokenizer(dir / "none.json"), "does not exist");
+  CHECK_THROWS_WITH_PART(load_tokenizer(dir / "none.json"), "is neither 'byte' nor an existing file");
+  CHECK_THROWS_WITH_PART(BpeTokenizer::load(dir / "none.json"), "does not exist");
+  write(dir / "empty.json", "");
+  CHECK_THROWS_WITH_PART(load_tokenizer(dir / "empty.json"), "is corrupt: it is not valid JSON");
   const std::string good = train_bpe("aaabdaaabac", bpe_options(300, {"<s>"})).to_json();
   auto corrupt_with = [&](const std::string& from, const std::string& to, const std::string& part) {
     const size_t at = good.find(from);

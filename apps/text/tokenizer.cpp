@@ -1,6 +1,8 @@
 // tokenizer.cpp: the byte tokenizer, byte escaping, and load_tokenizer.
 #include "apps/text/tokenizer.h"
 
+#include <filesystem>
+
 #include "apps/text/bpe.h"
 #include "apps/text/text_io.h"
 #include "core/error.h"
@@ -32,6 +34,9 @@ std::string ByteTokenizer::token_bytes(TokenId id) const {
 
 std::unique_ptr<Tokenizer> load_tokenizer(const std::string& name_or_path) {
   if (name_or_path == "byte") return std::make_unique<ByteTokenizer>();
+  std::error_code ec;
+  DIFFT_CHECK(std::filesystem::exists(name_or_path, ec), "tokenizer '", name_or_path,
+              "' is neither 'byte' nor an existing file (give 'byte' or the path of a BPE tokenizer JSON file)");
   return std::make_unique<BpeTokenizer>(BpeTokenizer::load(name_or_path));
 }
 
