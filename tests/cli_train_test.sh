@@ -58,11 +58,18 @@ expect_error "n_heads" train "${tiny[@]}" --heads 3 --out "$work/x" --steps 1
 expect_error "--lr" train "${tiny[@]}" --lr -1 --out "$work/x" --steps 1
 expect_error "unknown flag" train "${tiny[@]}" --bogus 1 --out "$work/x" --steps 1
 expect_error "checkpoint is a diff" train "${tiny[@]}" --model transformer --resume "$work/a" --steps 30
-expect_error "checkpoint is a diff" train "${tiny[@]}" --d-model 64 --model transformer --resume "$work/a" --steps 30
+expect_error "d_model=32" train "${tiny[@]}" --d-model 64 --resume "$work/a" --steps 30
 expect_error "output folder" train "${tiny[@]}" --out "$work/corpus.txt/sub" --steps 1
 expect_error "no model.safetensors" sample --ckpt "$work"
 [[ $(sha256sum "$work/a/last/model.safetensors") == "$before" ]] || fail "a failed command changed an existing checkpoint"
 echo "ok: bad input gives one-line errors and keeps checkpoints"
+
+# ---- a non-finite loss names itself and stops when asked ---------------------------------------
+if "$difft" train "${tiny[@]}" --out "$work/n" --steps 50 --lr 1e12 --warmup 0 --clip 0 --on-nonfinite stop > "$work/n.out" 2>&1; then
+  fail "a diverging run did not stop"
+fi
+grep -q "non-finite values in" "$work/n.out" || { cat "$work/n.out"; fail "no non-finite message"; }
+echo "ok: non-finite values stop the run: $(grep -o 'non-finite values in [^;]*' "$work/n.out")"
 
 # ---- SIGTERM saves and exits cleanly ------------------------------------------------------------
 "$difft" train "${tiny[@]}" --out "$work/c" --steps 100000 --save-every 100000 > "$work/c.out" &
