@@ -39,6 +39,8 @@ def run(binary, args):
         print(f"{binary} failed ({proc.returncode}):\n{proc.stderr[-2000:]}")
         return {}
     best = {}
+    if not proc.stdout.strip():  # the filter matched nothing in this program
+        return best
     for b in json.loads(proc.stdout)["benchmarks"]:
         if b.get("run_type") == "aggregate" or b.get("error_occurred"):
             continue
