@@ -40,7 +40,7 @@ ThreadState& state() {
   std::call_once(once, [] {
     s.n = default_threads();
     s.tbb_limit = std::make_unique<tbb::global_control>(tbb::global_control::max_allowed_parallelism, s.n);
-    openblas_set_num_threads(s.n);
+    openblas_set_num_threads(1);  // TBB is the only pool (parallel.h)
   });
   return s;
 }
@@ -55,7 +55,6 @@ void set_num_threads(int n) {
   s.n = n;
   s.tbb_limit.reset();
   s.tbb_limit = std::make_unique<tbb::global_control>(tbb::global_control::max_allowed_parallelism, n);
-  openblas_set_num_threads(n);
 }
 
 std::string threading_info() {
@@ -66,7 +65,7 @@ std::string threading_info() {
      << "oneTBB " << TBB_VERSION_MAJOR << "." << TBB_VERSION_MINOR << ": max_allowed_parallelism "
      << tbb::global_control::active_value(tbb::global_control::max_allowed_parallelism) << "\n"
      << "OpenBLAS: " << openblas_get_num_threads() << " threads, config: " << openblas_get_config()
-     << "\npolicy: BLAS threaded for single GEMMs, 1 BLAS thread inside TBB loops over GEMM batches";
+     << "\npolicy: one TBB pool; OpenBLAS single-threaded, large GEMMs split into blocks on the TBB pool";
   return os.str();
 }
 

@@ -2,11 +2,14 @@
 //
 // One pool of N threads serves everything, N = DIFFT_NUM_THREADS or, by default, the machine's
 // cores. Two libraries could each start N threads, so the rule is:
-//   - oneTBB runs the elementwise, reduction, softmax, norm, RoPE and attention loops on N workers;
-//   - OpenBLAS gets N threads for a GEMM issued from the calling thread (one big matrix product);
-//   - a batch of small GEMMs runs as a TBB loop over the batch with OpenBLAS set to 1 thread
-//     (BlasThreadsGuard), so the two pools never run at the same time.
-// Kernels never call BLAS from inside a TBB loop without that guard.
+//   - oneTBB runs every parallel loop on N workers: elementwise, reductions, softmax, norms, RoPE,
+//     attention, and matrix products (core/cpu/matmul.cpp cuts one large product into blocks of
+//     the output, a single-threaded BLAS call each);
+//   - OpenBLAS is kept at 1 thread. Its own pool would run products well enough alone, but its
+//     threads spin for ~0.1 s after each call and take the cores from the TBB loops that follow
+//     (measured: 15-20% of a training step on 2 cores, bench/README.md).
+// BlasThreadsGuard(n) lends OpenBLAS n threads for one scope, for code that calls BLAS directly
+// outside any TBB loop (the sgemm peak of bench_train_step).
 //
 // Results never depend on N: loops split work so that each output element is computed by one
 // task in a fixed order, and reductions combine fixed-size chunks in index order.
@@ -19,7 +22,7 @@
 namespace difft {
 
 int num_threads();
-// Sets the number of threads for TBB and OpenBLAS (>= 1). Called once at start-up from
+// Sets the number of TBB threads (>= 1; OpenBLAS stays at 1). Called once at start-up from
 // DIFFT_NUM_THREADS; may be called again (e.g. by benchmarks).
 void set_num_threads(int n);
 // "difft threads: 2 (DIFFT_NUM_THREADS unset, 2 cores); oneTBB 2021.8 max 2; OpenBLAS 0.3.21 ..."
