@@ -6,8 +6,8 @@
 //                   dispatch are included.
 //   raw/<shape>     one cblas_sgemm on the same a and b buffers into a preallocated c: the floor
 //                   the engine is measured against (target: engine time <= 1.05 x raw).
-// Both run with the engine's thread count (difft::num_threads(), which also sets OpenBLAS's), and
-// are timed in wall-clock time (UseRealTime) because OpenBLAS runs on several threads.
+// Both run with the engine's thread count (difft::num_threads()): the engine on its TBB pool, the
+// raw call on OpenBLAS's own threads. Timed in wall-clock time (UseRealTime).
 // GFLOP/s = 2*M*N*K per product. Before timing, each engine result is checked against the raw
 // result so a wrong fast path cannot pass unnoticed.
 #include <benchmark/benchmark.h>
@@ -98,6 +98,9 @@ void bm_engine(benchmark::State& state, const Case& c) {
 }
 
 void bm_raw(benchmark::State& state, const Case& c) {
+  // OpenBLAS is kept at 1 thread by the engine's policy (core/parallel.h); the baseline gets the
+  // same number of threads the engine uses, through OpenBLAS's own pool.
+  difft::BlasThreadsGuard threads(difft::num_threads());
   Tensor out = difft::zeros({c.M, c.N});  // preallocated and touched once
   float* po = out.data<float>();
   for (auto _ : state) {
