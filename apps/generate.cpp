@@ -73,11 +73,11 @@ Loaded load(const std::string& ckpt_flag, const char* cmd) {
 int64_t draw(std::vector<double> logits, double temperature, int64_t top_k, double top_p, Generator& gen) {
   const int64_t V = int64_t(logits.size());
   if (temperature == 0.0) return std::max_element(logits.begin(), logits.end()) - logits.begin();
-  std::vector<int64_t> order(size_t(V));
+  std::vector<int64_t> order(static_cast<size_t>(V));
   std::iota(order.begin(), order.end(), 0);
   std::stable_sort(order.begin(), order.end(), [&](int64_t a, int64_t b) { return logits[size_t(a)] > logits[size_t(b)]; });
   const int64_t k = top_k > 0 ? std::min(top_k, V) : V;
-  std::vector<double> p(size_t(k));
+  std::vector<double> p(static_cast<size_t>(k));
   const double mx = logits[size_t(order[0])];
   double total = 0;
   for (int64_t i = 0; i < k; ++i) total += p[size_t(i)] = std::exp((logits[size_t(order[size_t(i)])] - mx) / temperature);

@@ -1,10 +1,12 @@
 // main.cpp: the difft command.
 //
-//   difft demo [flags]      train a small MLP with the engine's autograd (apps/demo.cpp)
-//   difft info [--threads]  build and threading information
-//   difft threads           same as `difft info --threads`
-//
-// The training command for the DIFF Transformer will be added here in the same style.
+//   difft train [flags]            train a DIFF Transformer or the baseline (apps/train.cpp)
+//   difft sample|eval --ckpt DIR   generate / evaluate (apps/generate.cpp)
+//   difft info [--ckpt DIR]        a checkpoint's config and parameters, or build/threads info
+//   difft plot --runs A,B          loss curves as SVG (apps/plot.cpp)
+//   difft tokenizer train [flags]  learn a BPE tokenizer (apps/tokenizer.cpp)
+//   difft demo [flags]             train a small MLP with the engine's autograd (apps/demo.cpp)
+//   difft threads                  same as `difft info --threads`
 // Exit status: 0 success, 1 a failed run or a difft::Error, 2 a usage error.
 #include <exception>
 #include <functional>
@@ -27,6 +29,7 @@ struct Entry {
 };
 
 int run_info(const Command& c) {
+  if (!c.str("ckpt").empty()) return difft::app::run_info_ckpt(c);
   if (!c.flag("threads")) {
 #ifdef DIFFT_WITH_CUDA
     std::cout << "difft: C++20 tensor library with autograd; CPU backend OpenBLAS + oneTBB; CUDA backend built\n";
@@ -40,10 +43,13 @@ int run_info(const Command& c) {
 
 std::vector<Entry> commands() {
   std::vector<Entry> cs;
+  cs.push_back({difft::app::train_command(), difft::app::run_train});
+  cs.push_back({difft::app::sample_command(), difft::app::run_sample});
+  cs.push_back({difft::app::eval_command(), difft::app::run_eval});
+  cs.push_back({difft::app::info_ckpt_command(), run_info});
+  cs.push_back({difft::app::plot_command(), difft::app::run_plot});
+  cs.push_back({difft::app::tokenizer_command(), difft::app::run_tokenizer});
   cs.push_back({difft::app::demo_command(), difft::app::run_demo});
-  cs.push_back({Command("info", "print how difft was built and how it uses threads (DIFFT_NUM_THREADS)",
-                        {{"threads", "0", "print only the threading information", true}}),
-                run_info});
   cs.push_back({Command("threads", "same as `difft info --threads`", {}), [](const Command&) {
                   std::cout << difft::threading_info() << "\n";
                   return 0;
@@ -76,7 +82,13 @@ int main(int argc, char** argv) {
   try {
     for (Entry& e : cs) {
       if (e.command.name() != args[0]) continue;
-      if (!e.command.parse({args.begin() + 1, args.end()})) {
+      size_t first = 1;
+      if (args[0] == "tokenizer") {  // the one command with a verb: `difft tokenizer train ...`
+        if (args.size() < 2 || (args[1] != "train" && args[1] != "--help" && args[1] != "-h"))
+          throw difft::cli::UsageError("tokenizer: expected `difft tokenizer train --data FILE ...`");
+        first = args[1] == "train" ? 2 : 1;
+      }
+      if (!e.command.parse({args.begin() + int64_t(first), args.end()})) {
         e.command.print_help(std::cout);
         return 0;
       }

@@ -46,6 +46,7 @@ cli::Command train_command() {
        {"data", "", "text file to train on (required)"},
        {"out", "runs/difft", "run folder: checkpoints, log.jsonl, config.json"},
        {"steps", "2000", "optimizer steps in total (a resumed run continues up to this)"},
+       {"stop-at", "0", "stop after this step with a checkpoint, as if interrupted (0 = run all --steps)"},
        {"config", "", "JSON file of flag values (keys are flag names); command-line flags win"},
        {"resume", "", "run folder (or checkpoint folder) to continue exactly"},
        {"seed", "0", "seed of initialisation and data order"},
@@ -105,8 +106,17 @@ void apply_config_file(cli::Command& c) {
 
 json resolved_config(const cli::Command& c) {
   json j = json::object();
-  for (const cli::Option& o : c.options())
-    if (o.name != "config" && o.name != "resume") j[o.name] = o.is_switch ? json(o.value == "1") : json(o.value);
+  for (const cli::Option& o : c.options()) {
+    if (o.name == "config" || o.name == "resume" || o.name == "stop-at") continue;
+    if (o.is_switch) {
+      j[o.name] = o.value == "1";
+      continue;
+    }
+    char* end = nullptr;  // numbers as numbers, so the file reads back as a --config
+    const double v = std::strtod(o.value.c_str(), &end);
+    j[o.name] = !o.value.empty() && end && *end == '\0' ? json(v) : json(o.value);
+    if (j[o.name].is_number() && o.value.find_first_of(".eE") == std::string::npos) j[o.name] = std::stoll(o.value);
+  }
   return j;
 }
 
@@ -199,7 +209,7 @@ int run_train(const cli::Command& flags) {
   if (c.str("data").empty()) throw cli::UsageError("train: --data FILE is required (e.g. --data data/tinyshakespeare.txt)");
   const int64_t steps = c.integer("steps", 1), B = c.integer("batch", 1, 1 << 20), accum = c.integer("accum", 1, 1 << 16);
   const int64_t eval_every = c.integer("eval-every", 1), save_every = c.integer("save-every", 1), log_every = c.integer("log-every", 1);
-  const int64_t eval_batches = c.integer("eval-batches", 1, 1 << 20);
+  const int64_t eval_batches = c.integer("eval-batches", 1, 1 << 20), stop_at = c.integer("stop-at", 0);
   const double lr = c.number_above("lr", 0.0), clip = c.real("clip", 0.0, 1e9);
   const std::string on_nonfinite = c.str("on-nonfinite");
   if (on_nonfinite != "skip" && on_nonfinite != "stop") throw cli::UsageError("train: --on-nonfinite must be skip or stop");
@@ -348,7 +358,12 @@ int run_train(const cli::Command& flags) {
                 << std::flush;
       window_tokens = window_time = 0;
     }
-    if ((step + 1) % save_every == 0 || last || g_stop) ckpt.save("last", *model, opt, sampler, step + 1, best_val);
+    const bool stop_here = step + 1 == stop_at;
+    if ((step + 1) % save_every == 0 || last || g_stop || stop_here) ckpt.save("last", *model, opt, sampler, step + 1, best_val);
+    if (stop_here) {
+      std::cout << "stopped at step " << step + 1 << " (--stop-at): checkpoint saved; continue with --resume " << out << std::endl;
+      return 0;
+    }
     if (g_stop) {
       std::cout << (tty ? "\n" : "") << (g_stop == SIGINT ? "interrupted" : "terminated") << " at step " << step + 1
                 << ": checkpoint saved in " << (fs::path(out) / "last").string() << "; continue with --resume " << out << std::endl;

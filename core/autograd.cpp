@@ -18,13 +18,12 @@ NoGradGuard::~NoGradGuard() { g_grad_enabled = prev_; }
 SavedTensor::SavedTensor(const Tensor& t) {
   if (!t.defined()) return;
   t_ = t.detach();  // no grad_fn: a saved output must not keep its own node alive (a cycle)
-  version_ = t.version();
-  what_ = shape_str(t.shape());
+  version_ = t.version();  // no message text here: formatting it cost more than a small op
 }
 
 const Tensor& SavedTensor::get() const {
   DIFFT_CHECK(!t_.defined() || t_.version() == version_,
-              "autograd: a tensor of shape ", what_, " needed for backward was modified in place "
+              "autograd: a tensor of shape ", shape_str(t_.shape()), " needed for backward was modified in place "
               "(version ", version_, " when saved, now ", t_.version(),
               "); make a copy (clone) before changing it, or change it after backward()");
   return t_;

@@ -61,7 +61,6 @@ class SavedTensor {
  private:
   Tensor t_;
   uint64_t version_ = 0;
-  std::string what_;
 };
 
 // ---- grad mode ---------------------------------------------------------------------------

@@ -40,7 +40,7 @@ static void check_input(const char* who, const Tensor& x, int64_t D) {
 
 // ---- baseline -------------------------------------------------------------------------------
 MultiheadAttention::MultiheadAttention(int64_t D, int64_t H, int64_t Hkv, double theta, Generator& gen, DType dtype)
-    : n_heads(H), n_kv_heads(Hkv), head_dim(H > 0 ? D / H : 0), rope_theta(theta) {
+    : n_heads(H), n_kv_heads(Hkv), head_dim(H > 0 ? D / H : 0), rotary(theta) {
   DIFFT_CHECK(H > 0 && Hkv > 0 && D % H == 0 && H % Hkv == 0 && head_dim % 2 == 0, "MultiheadAttention: need d_model (",
               D, ") divisible by n_heads (", H, "), n_heads divisible by n_kv_heads (", Hkv, "), and an even head dim");
   q_proj = register_module("q_proj", std::make_shared<Linear>(D, H * head_dim, gen, false, dtype));
@@ -56,8 +56,8 @@ Tensor MultiheadAttention::forward(const Tensor& x, KVCache* cache) const {
 Tensor MultiheadAttention::forward_reference(const Tensor& x, KVCache* cache) const {
   check_input("MultiheadAttention", x, q_proj->in_features);
   const int64_t B = x.size(0), T = x.size(1), d = head_dim, pos = cache ? cache->length() : 0;
-  const Tensor q = rope(q_proj->forward(x).view({B, T, n_heads, d}), pos, rope_theta).transpose(1, 2);  // (B, H, T, d)
-  auto [k_all, v_all] = extend(cache, rope(k_proj->forward(x).view({B, T, n_kv_heads, d}), pos, rope_theta),
+  const Tensor q = rotary.forward(q_proj->forward(x).view({B, T, n_heads, d}), pos).transpose(1, 2);  // (B, H, T, d)
+  auto [k_all, v_all] = extend(cache, rotary.forward(k_proj->forward(x).view({B, T, n_kv_heads, d}), pos),
                                v_proj->forward(x).view({B, T, n_kv_heads, d}));
   const Tensor k = k_all.transpose(1, 2), v = v_all.transpose(1, 2);                                      // (B, Hkv, S, d)
   const int64_t n_rep = n_heads / n_kv_heads, S = k.size(2);
@@ -70,8 +70,8 @@ Tensor MultiheadAttention::forward_reference(const Tensor& x, KVCache* cache) co
 Tensor MultiheadAttention::forward_fused(const Tensor& x, KVCache* cache) const {
   check_input("MultiheadAttention", x, q_proj->in_features);
   const int64_t B = x.size(0), T = x.size(1), d = head_dim, pos = cache ? cache->length() : 0;
-  const Tensor q = rope(q_proj->forward(x).view({B, T, n_heads, d}), pos, rope_theta);
-  auto [k, v] = extend(cache, rope(k_proj->forward(x).view({B, T, n_kv_heads, d}), pos, rope_theta),
+  const Tensor q = rotary.forward(q_proj->forward(x).view({B, T, n_heads, d}), pos);
+  auto [k, v] = extend(cache, rotary.forward(k_proj->forward(x).view({B, T, n_kv_heads, d}), pos),
                        v_proj->forward(x).view({B, T, n_kv_heads, d}));
   const Tensor o = attention(q, k, v, 1.0 / std::sqrt(double(d)), /*causal=*/true);  // (B, T, H, d)
   return out_proj->forward(o.reshape({B, T, n_heads * d}));
@@ -83,7 +83,7 @@ double lambda_init_fn(int64_t layer_idx) { return 0.8 - 0.6 * std::exp(-0.3 * do
 MultiheadDiffAttention::MultiheadDiffAttention(int64_t D, int64_t h, int64_t hkv, int64_t layer, double theta, Generator& gen,
                                                bool subln_affine, DType dtype)
     : n_heads(h), n_kv_heads(hkv), head_dim(h > 0 ? D / h / 2 : 0), layer_idx(layer),
-      lambda_init(lambda_init_fn(layer)), rope_theta(theta) {
+      lambda_init(lambda_init_fn(layer)), rotary(theta) {
   DIFFT_CHECK(h > 0 && hkv > 0 && D % (2 * h) == 0 && h % hkv == 0 && head_dim % 2 == 0 && layer >= 0,
               "MultiheadDiffAttention: need d_model (", D, ") divisible by 2·n_heads (", 2 * h, "), n_heads divisible by ",
               "n_kv_heads (", hkv, "), an even head dim and layer_idx >= 0 (", layer, ")");
@@ -119,8 +119,8 @@ Tensor MultiheadDiffAttention::forward_reference(const Tensor& x, KVCache* cache
   const int64_t B = x.size(0), T = x.size(1), d = head_dim, h = n_heads, hkv = n_kv_heads, n_rep = h / hkv;
   const int64_t pos = cache ? cache->length() : 0;
   // q (B, T, 2h, d): sub-head 2i is Q1 of head i, 2i+1 its Q2. RoPE on every d-wide sub-head.
-  const Tensor q = rope(q_proj->forward(x).view({B, T, 2 * h, d}), pos, rope_theta).view({B, T, h, 2, d});
-  auto [k_all, v_all] = extend(cache, rope(k_proj->forward(x).view({B, T, 2 * hkv, d}), pos, rope_theta),
+  const Tensor q = rotary.forward(q_proj->forward(x).view({B, T, 2 * h, d}), pos).view({B, T, h, 2, d});
+  auto [k_all, v_all] = extend(cache, rotary.forward(k_proj->forward(x).view({B, T, 2 * hkv, d}), pos),
                                v_proj->forward(x).view({B, T, hkv, 2 * d}));
   const int64_t S = k_all.size(1);
   const Tensor k = k_all.view({B, S, hkv, 2, d});
@@ -140,8 +140,8 @@ Tensor MultiheadDiffAttention::forward_fused(const Tensor& x, KVCache* cache) co
   check_input("MultiheadDiffAttention", x, q_proj->in_features);
   const int64_t B = x.size(0), T = x.size(1), d = head_dim, h = n_heads, hkv = n_kv_heads;
   const int64_t pos = cache ? cache->length() : 0;
-  const Tensor q = rope(q_proj->forward(x).view({B, T, 2 * h, d}), pos, rope_theta);
-  auto [k, v] = extend(cache, rope(k_proj->forward(x).view({B, T, 2 * hkv, d}), pos, rope_theta),
+  const Tensor q = rotary.forward(q_proj->forward(x).view({B, T, 2 * h, d}), pos);
+  auto [k, v] = extend(cache, rotary.forward(k_proj->forward(x).view({B, T, 2 * hkv, d}), pos),
                        v_proj->forward(x).view({B, T, hkv, 2 * d}));
   const Tensor o = diff_attention(q, k, v, lambda(), 1.0 / std::sqrt(double(d)), /*causal=*/true);  // (B, T, h, 2d)
   return finish(o);

@@ -38,7 +38,7 @@ class MultiheadAttention : public Module {
 
   bool use_fused = true;
   int64_t n_heads, n_kv_heads, head_dim;
-  double rope_theta;
+  Rotary rotary;
   std::shared_ptr<Linear> q_proj, k_proj, v_proj, out_proj;
 };
 
@@ -60,7 +60,8 @@ class MultiheadDiffAttention : public Module {
 
   bool use_fused = true;
   int64_t n_heads, n_kv_heads, head_dim, layer_idx;
-  double lambda_init, rope_theta;
+  double lambda_init;
+  Rotary rotary;
   std::shared_ptr<Linear> q_proj, k_proj, v_proj, out_proj;
   Tensor lambda_q1, lambda_k1, lambda_q2, lambda_k2;
   std::shared_ptr<RMSNorm> subln;  // over 2d, weight shared by all heads; null without the gain

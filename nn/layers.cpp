@@ -45,6 +45,8 @@ Tensor SwiGLU::forward(const Tensor& x) const {
   return down_proj->forward(mul(silu(gate_proj->forward(x)), up_proj->forward(x)));
 }
 
+Tensor Rotary::forward(const Tensor& x, int64_t pos_offset) const { return rope(x, pos_offset, theta); }
+
 int64_t swiglu_hidden(int64_t dim) { return int64_t(double(dim) * 8.0 / 3.0); }
 
 }  // namespace difft::nn

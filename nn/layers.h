@@ -43,6 +43,16 @@ class SwiGLU : public Module {
   std::shared_ptr<Linear> gate_proj, up_proj, down_proj;
 };
 
+// Rotary position embedding (no parameters): rotates interleaved pairs (x[2m], x[2m+1]) of every
+// head of x (B, T, H, d) by (pos_offset + t)·θ^(−2m/d), GPT-J style, as the DIFF spec requires.
+// One fused op each way (core rope); the backward is the inverse rotation.
+class Rotary : public Module {
+ public:
+  explicit Rotary(double theta = 10000.0) : theta(theta) {}
+  Tensor forward(const Tensor& x, int64_t pos_offset = 0) const;
+  double theta;
+};
+
 // The SwiGLU width of the paper's code: int(8/3 · D).
 int64_t swiglu_hidden(int64_t dim);
 

@@ -192,6 +192,43 @@ def save_safetensors(path, tensors, metadata):
     os.replace(path + ".tmp", path)
 
 
+def load_safetensors(path):
+    """Reads a safetensors file with the standard library and torch: (tensors, metadata)."""
+    raw = open(path, "rb").read()
+    n = struct.unpack("<Q", raw[:8])[0]
+    header = json.loads(raw[8:8 + n])
+    meta = header.pop("__metadata__", {})
+    kinds = {"F32": torch.float32, "F64": torch.float64, "I64": torch.int64}
+    out = {}
+    for name, e in header.items():
+        b, end = e["data_offsets"]
+        buf = bytearray(raw[8 + n + b:8 + n + end])
+        out[name] = torch.frombuffer(buf, dtype=kinds[e["dtype"]]).reshape(e["shape"]) if buf else torch.zeros(e["shape"])
+    return out, meta
+
+
+def check_checkpoint(path, text_path, T=128, windows=8):
+    """Loads a difft checkpoint into the PyTorch twin (strict) and prints its loss on a text file's
+    first windows (byte tokens), to compare with `difft eval --max-windows`."""
+    sd, meta = load_safetensors(path)
+    c = {k: meta[k] for k in ("attention", "tokenizer")}
+    for k in ("vocab_size", "d_model", "n_layers", "n_heads", "n_kv_heads", "ffn_hidden", "max_seq_len"):
+        c[k] = int(meta[k])
+    c["rope_theta"], c["norm_eps"] = float(meta["rope_theta"]), float(meta["norm_eps"])
+    model = LM(c)
+    model.load_state_dict(sd, strict=True)          # every name and shape must match
+    data = torch.tensor(list(open(text_path, "rb").read()), dtype=torch.int64)
+    T = min(T, c["max_seq_len"])
+    total, count = 0.0, 0
+    with torch.no_grad():
+        for w in range(windows):
+            x, y = data[w * T:(w + 1) * T][None], data[w * T + 1:(w + 1) * T + 1][None]
+            total += float(F.cross_entropy(model(x)[0], y[0], reduction="sum"))
+            count += T
+    print(f"torch: {path}: loaded strictly ({sum(p.numel() for p in model.parameters())} parameters); "
+          f"loss {total / count:.4f} nats/token on {count} tokens of {text_path}")
+
+
 # ---- fixtures ------------------------------------------------------------------------------
 BASE = dict(vocab_size=32, d_model=32, n_layers=2, n_heads=4, ffn_hidden=48, max_seq_len=16, rope_theta=10000.0,
             norm_eps=1e-5, tie_embeddings=False, subln_affine=True, seed=0, tokenizer="byte")
@@ -241,7 +278,12 @@ def make_fixture(name, attention, n_kv_heads, out_dir, seed):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "..", "tests", "fixtures"))
+    ap.add_argument("--load", metavar="CKPT", help="instead: load a difft model.safetensors into PyTorch and evaluate it")
+    ap.add_argument("--text", default=os.path.join(os.path.dirname(__file__), "..", "data", "tinyshakespeare.txt"))
     args = ap.parse_args()
+    if args.load:
+        check_checkpoint(args.load, args.text)
+        return
     os.makedirs(args.out, exist_ok=True)
     torch.set_num_threads(1)
     make_fixture("diff_mha", "diff", 4, args.out, seed=1)

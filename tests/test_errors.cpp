@@ -4,6 +4,7 @@
 // an undefined tensor, which must throw instead of crashing.
 #include <type_traits>
 
+#include "core/cuda.h"
 #include "tests/helpers.h"
 
 using namespace difft;
@@ -48,13 +49,16 @@ TEST_CASE("dtype mismatch: names the op, the dtypes and the shapes") {
 }
 
 TEST_CASE("device errors") {
-#ifdef DIFFT_WITH_CUDA
-  Tensor c = empty({2}, {DType::Float32, Device::cuda()});
-  check_contains(error_of([&] { add(empty({2}), c); }), {"add:", "device mismatch", "cpu (2,)", "cuda:0 (2,)"});
-#else
-  // without a cuda backend, asking for a cuda tensor is the device error
-  check_contains(error_of([] { (void)empty({2}, {DType::Float32, Device::cuda()}); }), {"cuda", "-DDIFFT_CUDA=ON"});
-#endif
+  if (cuda_is_available()) {
+    Tensor c = empty({2}, {DType::Float32, Device::cuda()});
+    check_contains(error_of([&] { add(empty({2}), c); }), {"add:", "device mismatch", "cpu (2,)", "cuda:0 (2,)"});
+  } else if (cuda_is_built()) {
+    // built with CUDA on a machine without a GPU: the allocation is the device error
+    check_contains(error_of([] { (void)empty({2}, {DType::Float32, Device::cuda()}); }), {"cuda", "no CUDA device"});
+  } else {
+    // without a cuda backend, asking for a cuda tensor is the device error
+    check_contains(error_of([] { (void)empty({2}, {DType::Float32, Device::cuda()}); }), {"cuda", "-DDIFFT_CUDA=ON"});
+  }
 }
 
 TEST_CASE("dim out of range: names the op, the dim and the rank") {

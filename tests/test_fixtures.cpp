@@ -30,12 +30,23 @@ static const Tensor& need(const SafetensorsFile& f, const std::string& name) {
   return *t;
 }
 
+// Largest |a − b| / (1 + |b|) seen, reported so the margin to each tolerance is visible.
+static double max_rel_err(const Tensor& a, const Tensor& b) {
+  const std::vector<double> x = a.to_vector<double>(), y = b.to_vector<double>();
+  double m = 0;
+  for (size_t i = 0; i < x.size(); ++i) m = std::max(m, std::abs(x[i] - y[i]) / (1.0 + std::abs(y[i])));
+  return m;
+}
+static double g_worst_grad = 0;  // max over tensors of max|a − b| / max|b|
+
 static void check_grad_close(const Tensor& a, const Tensor& b, const std::string& what) {
   INFO(what);
   const std::vector<double> x = a.to_vector<double>(), y = b.to_vector<double>();
   REQUIRE(x.size() == y.size());
-  double scale = 0;
+  double scale = 0, worst = 0;
   for (double v : y) scale = std::max(scale, std::abs(v));
+  for (size_t i = 0; i < x.size(); ++i) worst = std::max(worst, std::abs(x[i] - y[i]));
+  if (scale > 0) g_worst_grad = std::max(g_worst_grad, worst / scale);
   for (size_t i = 0; i < x.size(); ++i) {
     INFO("element " << i << ": " << x[i] << " vs " << y[i] << " (max |torch| " << scale << ")");
     REQUIRE(std::abs(x[i] - y[i]) <= 1e-5 * scale + 1e-4 * std::abs(y[i]));
@@ -43,7 +54,7 @@ static void check_grad_close(const Tensor& a, const Tensor& b, const std::string
 }
 
 TEST_CASE("models match the PyTorch reference: logits, loss, gradients, 10 AdamW steps") {
-  for (const char* name : {"diff_mha", "diff_gqa", "standard_mha", "standard_gqa"}) {
+  for (const std::string name : {"diff_mha", "diff_gqa", "standard_mha", "standard_gqa"}) {
     CAPTURE(name);
     const SafetensorsFile f = load_safetensors(fixture_path(name));
     const models::ModelConfig cfg = models::config_from_metadata(f.metadata, name);
@@ -59,7 +70,10 @@ TEST_CASE("models match the PyTorch reference: logits, loss, gradients, 10 AdamW
     const Tensor loss = cross_entropy(logits, targets);
     check_close(loss, need(f, "loss"), 2e-5, 2e-5);
     loss.backward();
+    g_worst_grad = 0;
     for (auto& [n, p] : model->named_parameters()) check_grad_close(p.grad(), need(f, "grad." + n), "grad." + n);
+    MESSAGE(name << ": max |logit err|/(1+|logit|) " << max_rel_err(logits, need(f, "logits")) << ", loss err "
+                  << max_rel_err(loss, need(f, "loss")) << ", max grad err / max|grad| " << g_worst_grad);
 
     // AdamW as torch: decay on matrices only, clip to 1.0, the same batch ten times.
     auto md = [&](const char* k) { return std::stod(f.metadata.at(k)); };
@@ -78,6 +92,11 @@ TEST_CASE("models match the PyTorch reference: logits, loss, gradients, 10 AdamW
       CHECK(l.item() == doctest::Approx(want_loss[step]).epsilon(1e-4));
       CHECK(norm == doctest::Approx(want_norm[step]).epsilon(1e-4));
     }
-    for (auto& [n, p] : model->named_parameters()) check_close(p, need(f, "final." + n), 1e-4, 0.0);
+    double worst_param = 0;
+    for (auto& [n, p] : model->named_parameters()) {
+      check_close(p, need(f, "final." + n), 1e-4, 0.0);
+      worst_param = std::max(worst_param, max_rel_err(p, need(f, "final." + n)));
+    }
+    MESSAGE(name << ": after 10 AdamW steps, max parameter err " << worst_param);
   }
 }

@@ -248,3 +248,41 @@ TEST_CASE("KV cache decoding gives the logits of a full forward, both kinds, fus
       check_close(cat(parts, 1), full, 1e-5, 1e-5);
     }
 }
+
+TEST_CASE("initialisation is deterministic from the seed and follows the spec's distributions") {
+  ModelConfig c = tiny("diff");
+  auto a = models::make_model(c), b = models::make_model(c);
+  c.seed = 8;
+  auto other = models::make_model(c);
+  auto pa = a->named_parameters(), pb = b->named_parameters(), po = other->named_parameters();
+  bool any_differs = false;
+  for (size_t i = 0; i < pa.size(); ++i) {
+    CHECK(pa[i].second.to_vector<float>() == pb[i].second.to_vector<float>());
+    any_differs = any_differs || pa[i].second.to_vector<float>() != po[i].second.to_vector<float>();
+  }
+  CHECK(any_differs);
+  // Linear: U(±1/√fan_in); gains: 1; λ vectors: N(0, 0.1²) (4 vectors of d = 4 per layer: loose bound)
+  const auto& attn = *(*a->layers)[0].diff_attn;
+  const double bound = 1.0 / std::sqrt(16.0);
+  CHECK(amax(abs(attn.q_proj->weight)).item() <= bound);
+  CHECK(amax(abs(attn.q_proj->weight)).item() > 0.8 * bound);  // 256 draws reach near the bound
+  CHECK(amin(attn.subln->weight).item() == 1.0);
+  CHECK(amax(abs(attn.lambda_q1)).item() < 0.5);                 // 5 sigma
+}
+
+TEST_CASE("load_state_dict names every missing, unexpected and mis-shaped entry, and changes nothing") {
+  auto m = models::make_model(tiny("diff"));
+  nn::NamedTensors sd = m->state_dict();
+  const std::vector<float> before = m->embed->weight.to_vector<float>();
+  nn::NamedTensors bad;
+  for (auto& [n, t] : sd) {
+    if (n == "norm.weight") continue;                                          // missing
+    if (n == "embed.weight") bad.emplace_back(n, zeros({3, 3}));               // wrong shape
+    else bad.emplace_back(n, t.clone());
+  }
+  bad.emplace_back("layers.9.attn.lambda_q1", zeros({4}));                     // unexpected
+  CHECK_THROWS_WITH_PART(m->load_state_dict(bad), "missing [norm.weight]");
+  CHECK_THROWS_WITH_PART(m->load_state_dict(bad), "unexpected [layers.9.attn.lambda_q1]");
+  CHECK_THROWS_WITH_PART(m->load_state_dict(bad), "embed.weight (checkpoint (3, 3), model (11, 16))");
+  CHECK(m->embed->weight.to_vector<float>() == before);
+}

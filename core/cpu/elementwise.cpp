@@ -1,10 +1,16 @@
 // elementwise.cpp: CPU kernels for memory, copy/fill and pointwise math (unary, binary, where).
 // The formulas of each op's derivative are in unary_backward, next to its forward.
+#include <atomic>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
+#include <deque>
+#include <mutex>
 #include <tuple>
+#include <unordered_map>
 #include <utility>
+
+#include <sys/mman.h>
 
 #include "core/cpu/loops.h"
 #include "core/cpu/register.h"
@@ -13,14 +19,97 @@
 namespace difft::cpu {
 namespace {
 
+// Memory. Blocks up to 32 MB are left to malloc, which reuses them from its heap. Bigger blocks
+// glibc maps afresh with mmap every time and unmaps on free, so each new big tensor would take a
+// page fault per 4 KB on first write: 16384 faults for 64 MB, which on the 2-core dev VM cost
+// several times the kernel that writes the tensor (alloc + write + free of 64 MB: 61 ms, against
+// 2.6 ms for the write alone). Big blocks are therefore
+//  - 2 MB aligned and advised as transparent huge pages (7 ms for the same test), and
+//  - kept after free in a small cache that serves the next request of the same rounded size
+//    (a training step allocates the same shapes every iteration). At most kCacheBytes are kept;
+//    the oldest blocks are released first.
+constexpr size_t kHugePage = size_t(2) << 20, kBigBlock = size_t(32) << 20;
+constexpr size_t kCacheBytes = size_t(1) << 30;
+
+class BigBlocks {
+ public:
+  void* take(size_t bytes) {  // a cached block of exactly `bytes`, or nullptr
+    std::lock_guard<std::mutex> lock(m_);
+    for (auto it = cached_.begin(); it != cached_.end(); ++it) {
+      if (it->second != bytes) continue;
+      void* p = it->first;
+      cached_.erase(it);
+      cached_bytes_ -= bytes;
+      track_locked(p, bytes);
+      return p;
+    }
+    return nullptr;
+  }
+  void track(void* p, size_t bytes) {
+    std::lock_guard<std::mutex> lock(m_);
+    track_locked(p, bytes);
+  }
+  bool release(void* p) {  // false when p is not a big block in use
+    if (n_live_.load(std::memory_order_acquire) == 0) return false;  // no lock for small blocks then
+    std::lock_guard<std::mutex> lock(m_);
+    const auto it = live_.find(p);
+    if (it == live_.end()) return false;
+    const size_t bytes = it->second;
+    live_.erase(it);
+    n_live_.store(live_.size(), std::memory_order_release);
+    while (!cached_.empty() && cached_bytes_ + bytes > kCacheBytes) {
+      std::free(cached_.front().first);
+      cached_bytes_ -= cached_.front().second;
+      cached_.pop_front();
+    }
+    if (bytes > kCacheBytes) {
+      std::free(p);
+    } else {
+      cached_.emplace_back(p, bytes);
+      cached_bytes_ += bytes;
+    }
+    return true;
+  }
+
+ private:
+  void track_locked(void* p, size_t bytes) {
+    live_.emplace(p, bytes);
+    n_live_.store(live_.size(), std::memory_order_release);
+  }
+  std::mutex m_;
+  std::unordered_map<void*, size_t> live_;       // big blocks in use
+  std::deque<std::pair<void*, size_t>> cached_;  // freed big blocks, oldest first
+  size_t cached_bytes_ = 0;
+  std::atomic<size_t> n_live_{0};
+};
+
+BigBlocks& big_blocks() {
+  static BigBlocks* b = new BigBlocks;  // never destroyed: tensors may be freed during exit
+  return *b;
+}
+
 void* cpu_alloc(size_t nbytes) {
   if (nbytes == 0) return nullptr;
-  const size_t rounded = (nbytes + 63) / 64 * 64;  // aligned_alloc needs a multiple of the alignment
-  void* p = std::aligned_alloc(64, rounded);
+  const bool big = nbytes > kBigBlock;
+  const size_t align = big ? kHugePage : 64;
+  const size_t rounded = (nbytes + align - 1) / align * align;  // aligned_alloc needs a multiple of the alignment
+  if (big) {
+    if (void* p = big_blocks().take(rounded)) return p;
+  }
+  void* p = std::aligned_alloc(align, rounded);
   DIFFT_CHECK(p != nullptr, "allocate: out of memory allocating ", nbytes, " bytes on the cpu");
+  if (big) {
+#ifdef MADV_HUGEPAGE
+    madvise(p, rounded, MADV_HUGEPAGE);  // a hint: no effect where THP is off
+#endif
+    big_blocks().track(p, rounded);
+  }
   return p;
 }
-void cpu_free(void* p) { std::free(p); }
+
+void cpu_free(void* p) {
+  if (p != nullptr && !big_blocks().release(p)) std::free(p);
+}
 
 // Applies f elementwise: out[i] = f(in0[i], in1[i], ...), every operand of out's shape.
 template <class TO, class... TI, class F, class... In>

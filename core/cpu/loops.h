@@ -7,6 +7,7 @@
 //     body(offsets[N] (elements, from each base), n (run length), inner_strides[N])
 // A body should special-case "all inner strides 1" as a plain loop the compiler vectorizes.
 #pragma once
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <string>
@@ -83,6 +84,29 @@ void for_each_segment(const Shape& shape, const std::array<const Shape*, N>& str
       }
     }
   });
+}
+
+// Σ a[j] (b == nullptr) or Σ a[j]·b[j] (c == nullptr) or Σ a[j]·b[j]·c[j], accumulated in double
+// over kLanes interleaved partial sums: one serial chain of adds cannot be vectorized (the
+// compiler may not reorder it), 64 independent lanes can. The lanes combine in a fixed tree, so
+// the result depends only on n, never on threads.
+constexpr int64_t kLanes = 64;
+template <class T>
+double lane_sum(const T* a, const T* b, int64_t n, const T* c = nullptr) {
+  double lane[kLanes] = {};
+  for (int64_t j = 0; j < n; j += kLanes) {
+    const int64_t len = std::min(kLanes, n - j);
+    if (b == nullptr) {
+      for (int64_t k = 0; k < len; ++k) lane[k] += double(a[j + k]);
+    } else if (c == nullptr) {
+      for (int64_t k = 0; k < len; ++k) lane[k] += double(a[j + k]) * double(b[j + k]);
+    } else {
+      for (int64_t k = 0; k < len; ++k) lane[k] += double(a[j + k]) * double(b[j + k]) * double(c[j + k]);
+    }
+  }
+  for (int64_t w = kLanes / 2; w > 0; w /= 2)
+    for (int64_t k = 0; k < w; ++k) lane[k] += lane[k + w];
+  return lane[0];
 }
 
 // Calls f(T{}) with T = float or double for a floating dtype; throws for others.

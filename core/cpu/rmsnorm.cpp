@@ -45,8 +45,7 @@ void forward_impl(const Tensor& x, const Tensor& w, double eps, const Tensor& y,
     for (int64_t n = lo; n < hi; ++n) {
       const T* xr = px + n * C;
       T* yr = py + n * C;
-      double ss = 0;
-      for (int64_t c = 0; c < C; ++c) ss += double(xr[c]) * double(xr[c]);
+      const double ss = lane_sum(xr, xr, C);
       const double ms = C > 0 ? ss / double(C) : 0.0;
       const T r = T(1.0 / std::sqrt(ms + eps));
       pr[n] = r;
@@ -79,8 +78,7 @@ void backward_impl(const Tensor& x, const Tensor& w, const Tensor& rstd, const T
         const T* gr = pg + n * C;
         T* gxr = pgx + n * C;
         const double r = double(pr[n]);
-        double dot = 0;  // Σ_c gy w xhat
-        for (int64_t c = 0; c < C; ++c) dot += double(gr[c]) * double(pw[c]) * (double(xr[c]) * r);
+        const double dot = lane_sum(gr, pw, C, xr) * r;  // Σ_c gy w xhat
         const double m = dot / double(C);  // unused when C == 0 (the loop below is empty)
         for (int64_t c = 0; c < C; ++c) {
           const double xhat = double(xr[c]) * r;

@@ -72,7 +72,6 @@ inline double exp_of(double x) { return std::exp(x); }
 // lane array, so they vectorize, and the order is fixed, so results are deterministic.
 // 64 lanes: g++ keeps the lane loop a loop (it vectorizes it) instead of unrolling it into
 // scalar code.
-constexpr int64_t kLanes = 64;
 
 // Largest entry, ignoring NaN (a NaN row still ends up NaN through the sum of exponentials).
 template <class T>
@@ -85,23 +84,6 @@ T row_max(const T* x, int64_t n) {
   }
   for (int64_t w = kLanes / 2; w > 0; w /= 2)
     for (int64_t k = 0; k < w; ++k) lane[k] = lane[k + w] > lane[k] ? lane[k + w] : lane[k];
-  return lane[0];
-}
-
-// Σ a[j] (b == nullptr) or Σ a[j] b[j], accumulated in double.
-template <class T>
-double lane_sum(const T* a, const T* b, int64_t n) {
-  double lane[kLanes] = {};
-  for (int64_t j = 0; j < n; j += kLanes) {
-    const int64_t len = std::min(kLanes, n - j);
-    if (b == nullptr) {
-      for (int64_t k = 0; k < len; ++k) lane[k] += double(a[j + k]);
-    } else {
-      for (int64_t k = 0; k < len; ++k) lane[k] += double(a[j + k]) * double(b[j + k]);
-    }
-  }
-  for (int64_t w = kLanes / 2; w > 0; w /= 2)
-    for (int64_t k = 0; k < w; ++k) lane[k] += lane[k + w];
   return lane[0];
 }
 
