@@ -309,8 +309,11 @@ int run_train(const cli::Command& flags) {
       loss += l.item() / double(accum);
       (l / double(accum)).backward();
     }
-    std::string bad = std::isfinite(loss) ? first_nonfinite_grad(*model) : "the loss";
-    const double norm = bad.empty() ? (clip > 0 ? optim::clip_grad_norm(model->parameters(), clip) : optim::grad_norm(model->parameters())) : NAN;
+    // One pass over the gradients: a finite global norm means every gradient is finite, so the
+    // per-parameter scan runs only to name the culprit of a non-finite norm. (clip_grad_norm does
+    // not rescale when the norm is NaN; an infinite one zeroes gradients of a step that is skipped.)
+    const double norm = clip > 0 ? optim::clip_grad_norm(model->parameters(), clip) : optim::grad_norm(model->parameters());
+    std::string bad = !std::isfinite(loss) ? "the loss" : std::isfinite(norm) ? "" : first_nonfinite_grad(*model);
     if (!bad.empty()) {
       std::cout << (tty ? "\n" : "") << "step " << step << ": non-finite values in " << (bad == "the loss" ? bad : "the gradient of " + bad)
                 << (on_nonfinite == "skip" ? "; step skipped" : "; stopping (--on-nonfinite stop)") << std::endl;

@@ -9,6 +9,7 @@
 //             parallel, partials combined in index order (a full sum of 16M elements).
 // Sums accumulate in double.
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <limits>
 #include <numeric>
@@ -43,16 +44,19 @@ struct Walker {
   void walk(int64_t lo, int64_t n, F&& f) const {
     const int64_t nd = int64_t(shape.size());
     if (nd == 0) { if (n > 0) f(int64_t(0)); return; }
-    std::vector<int64_t> idx(static_cast<size_t>(nd));
+    // called once per output in the row loop: no heap allocation for the usual ranks
+    std::array<int64_t, 16> idx_small{};
+    std::vector<int64_t> idx_big;
+    int64_t* idx = nd <= 16 ? idx_small.data() : (idx_big.assign(size_t(nd), 0), idx_big.data());
     int64_t rem = lo, off = 0;
-    for (int64_t d = nd - 1; d >= 0; --d) idx[size_t(d)] = rem % shape[size_t(d)], rem /= shape[size_t(d)], off += idx[size_t(d)] * strides[size_t(d)];
+    for (int64_t d = nd - 1; d >= 0; --d) idx[d] = rem % shape[size_t(d)], rem /= shape[size_t(d)], off += idx[d] * strides[size_t(d)];
     for (int64_t i = 0; i < n; ++i) {
       f(off);
       for (int64_t d = nd - 1; d >= 0; --d) {
         off += strides[size_t(d)];
-        if (++idx[size_t(d)] < shape[size_t(d)]) break;
+        if (++idx[d] < shape[size_t(d)]) break;
         off -= shape[size_t(d)] * strides[size_t(d)];
-        idx[size_t(d)] = 0;
+        idx[d] = 0;
       }
     }
   }
